@@ -1,0 +1,201 @@
+"""The console adapter: one person plays every member of a session at a terminal.
+
+It goes through the same service, database and outbox as Slack and Discord; nothing is shortcut.
+On a terminal time is real. With piped input time is virtual and moves only with `/wait`, so a
+script runs a whole session in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import select
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from adapters.console.deliver import ConsoleDeliverer
+from adapters.console.parse import Act, Problem, Wait, parse_line
+from adapters.console.render import plain, stamp
+from bot.clock import Clock, SystemClock, VirtualClock
+from bot.engine import SessionState
+from bot.engine.events import Tick
+from bot.engine.wording import names
+from bot.protocol import Protocol
+from bot.service import Dispatcher, SessionService
+from bot.service.directory import ensure_set, ensure_tenant
+from bot.service.dispatch import Hook
+from bot.settings import Settings
+from bot.store import make_engine, session_factory, upgrade
+
+PLATFORM = "console"
+
+
+class ConsoleApp:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        protocol: Protocol,
+        protocol_ref: str,
+        members: tuple[str, ...],
+        presenters: tuple[str, ...] = (),
+        facilitator: str | None = None,
+        virtual: bool,
+        out: TextIO,
+        err: TextIO,
+        set_name: str | None = None,
+        fresh: bool = False,
+    ) -> None:
+        self.out, self.err, self.virtual = out, err, virtual
+        url = settings.effective_database_url
+        upgrade(url)
+        self.engine = make_engine(url)
+        with session_factory(self.engine).begin() as db:
+            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
+            peer_set = ensure_set(
+                db,
+                tenant.id,
+                set_name or "console: " + ", ".join(members),
+                protocol_ref,
+                [(m, m) for m in members],
+                facilitator,
+            )
+            tenant_id, set_id = tenant.id, peer_set.id
+        resume = None if fresh else SessionService(self.engine, SystemClock()).unfinished(set_id)
+        resumed_state = SessionService(self.engine, SystemClock()).state(resume) if resume else None
+        self.clock: Clock
+        if virtual:
+            start = (
+                resumed_state.clock if resumed_state else datetime.now(UTC).replace(microsecond=0)
+            )
+            self.clock = VirtualClock(start)
+        else:
+            self.clock = SystemClock()
+        self.service = SessionService(self.engine, self.clock)
+        if resume is not None and resumed_state is not None:
+            self.session_id = resume
+            self.err.write(f"Resuming session {resume}: {describe(resumed_state)}\n")
+        else:
+            self.session_id = self.service.start_session(
+                tenant_id=tenant_id,
+                set_id=set_id,
+                protocol=protocol,
+                members=members,
+                presenters=presenters,
+                facilitator=facilitator,
+            )
+        self.state = self.service.state(self.session_id)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+        self.deliverer = ConsoleDeliverer(
+            out, settings.data_dir / f"console-{digest}.log", self.state.started_at
+        )
+        self.dispatcher = Dispatcher(
+            self.engine,
+            self.deliverer,
+            self.clock,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            backoff_max_seconds=settings.delivery_backoff_max_seconds,
+            warn_after_attempts=settings.delivery_alert_attempts,
+            hook=_fault_hook(settings.fault_pause, self) if settings.fault_pause else None,
+        )
+        self.lines_done = 0
+        self._settle()
+
+    @property
+    def ended(self) -> bool:
+        return self.state.ended
+
+    def feed(self, line: str, typing: timedelta | None = None) -> None:
+        """Take one line as typed; a line that cannot be taken gets a one-line error.
+
+        `typing` (virtual time only) is how long the member took to write it: deadlines that
+        fall due meanwhile fire first, as they would in a real session.
+        """
+        if typing and isinstance(self.clock, VirtualClock):
+            self.clock.advance(typing)
+            self._settle()
+        parsed = parse_line(line, self.state.members, self.state.facilitator)
+        if isinstance(parsed, Problem):
+            self.err.write(f"error: {parsed.message}\n")
+            self.err.flush()
+        elif isinstance(parsed, Wait):
+            if not isinstance(self.clock, VirtualClock):
+                self.err.write("error: /wait only works with piped input; here time is real\n")
+            else:
+                self._echo(line)
+                self.clock.advance(timedelta(minutes=parsed.minutes))
+                self.service.handle(self.session_id, Tick())
+        elif isinstance(parsed, Act):
+            self._echo(line)
+            self.service.handle(self.session_id, parsed.event)
+        self.lines_done += 1
+        self._settle()
+
+    def tick(self) -> None:
+        self._settle()
+
+    def finish_input(self) -> None:
+        """The input has ended: deliver what is owed and say where the session stands."""
+        self._settle()
+        if not self.ended:
+            self.err.write(
+                f"Input ended; the session waits at {describe(self.state)} "
+                "Run the same command again to go on.\n"
+            )
+
+    def _settle(self) -> None:
+        self.service.fire_due(session_id=self.session_id)
+        self.dispatcher.deliver_pending(session_id=self.session_id)
+        self.state = self.service.state(self.session_id)
+
+    def _echo(self, line: str) -> None:
+        if self.virtual:
+            now = self.clock.now()
+            self.out.write(f"{stamp(now, self.state.started_at)} {line.strip()}\n")
+            self.out.flush()
+
+
+def describe(state: SessionState) -> str:
+    if state.ended:
+        return "the session has ended."
+    turn = f", {state.turn}'s turn" if state.turn else ""
+    presenter = f" ({state.presenter} presenting)" if state.presenter else ""
+    return f"{state.phase.title}{presenter}{turn}."
+
+
+def run(app: ConsoleApp, stream: TextIO, interactive: bool) -> None:
+    """Read lines until the session ends or the input does."""
+    if interactive:
+        app.err.write(
+            f"Members: {plain(names(app.state.members))}. Type 'name: text' to speak as a member, "
+            "'name: /done', '/next', ... Ctrl-D leaves (the session can be resumed).\n"
+        )
+    while not app.ended:
+        if interactive:
+            ready, _, _ = select.select([stream], [], [], 1.0)
+            if not ready:
+                app.tick()
+                continue
+        line = stream.readline()
+        if not line:
+            break
+        app.feed(line)
+    app.finish_input()
+
+
+def _fault_hook(spec: str, app: ConsoleApp) -> Hook:
+    stage, _, number = spec.partition(":")
+    target = int(number)
+    count = 0
+
+    def hook(at: str, effect_id: str) -> None:
+        nonlocal count
+        if at == "before":
+            count += 1
+        if at == stage and count == target:
+            app.err.write(f"fault-pause {stage} {effect_id} line {app.lines_done}\n")
+            app.err.flush()
+            while True:  # wait here to be killed
+                time.sleep(3600)
+
+    return hook

@@ -1,0 +1,39 @@
+"""Peerset effects as plain terminal lines."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot.engine.effects import Button, CloseSpace, Effect, Nudge, OpenSpace, Post
+
+_MENTION = re.compile(r"<@([^>]+)>")
+_BUTTONS = {
+    Button.DONE: "[Done]",
+    Button.PASS: "[Pass]",
+    Button.AGREE: "[Agree]",
+    Button.ACTION: "[Record an action]",
+}
+
+
+def plain(text: str) -> str:
+    """Mentions (`<@alice>`) as the bare name."""
+    return _MENTION.sub(r"\1", text)
+
+
+def stamp(moment: datetime, start: datetime) -> str:
+    seconds = max(int((moment - start).total_seconds()), 0)
+    return f"[+{seconds // 60:02d}:{seconds % 60:02d}]"
+
+
+def render(effect: Effect) -> str:
+    if isinstance(effect, Post):
+        buttons = " ".join(_BUTTONS[b] for b in effect.buttons)
+        return "peerset: " + plain(effect.text) + (f"  {buttons}" if buttons else "")
+    if isinstance(effect, Nudge):
+        return f"(to {effect.member}) " + plain(effect.text)
+    if isinstance(effect, OpenSpace):
+        return f'peerset: opened a private space "{effect.title}" for {", ".join(effect.members)}.'
+    if isinstance(effect, CloseSpace):
+        return "peerset: this session's space is now closed."
+    raise TypeError(f"cannot render {effect!r}")

@@ -1,0 +1,72 @@
+"""Tenants, members and sets: who is who, found or made on first sight."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store import Member, Membership, PeerSet, Tenant
+
+
+def ensure_tenant(db: Session, platform: str, external_id: str, name: str = "") -> Tenant:
+    tenant = db.scalars(
+        select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id)
+    ).first()
+    if tenant is None:
+        tenant = Tenant(platform=platform, external_id=external_id, name=name)
+        db.add(tenant)
+        db.flush()
+    return tenant
+
+
+def ensure_member(db: Session, tenant_id: int, external_id: str, display_name: str) -> Member:
+    member = db.scalars(
+        select(Member).where(Member.tenant_id == tenant_id, Member.external_id == external_id)
+    ).first()
+    if member is None:
+        member = Member(tenant_id=tenant_id, external_id=external_id, display_name=display_name)
+        db.add(member)
+        db.flush()
+    elif member.display_name != display_name:
+        member.display_name = display_name
+    return member
+
+
+def ensure_set(
+    db: Session,
+    tenant_id: int,
+    name: str,
+    protocol: str,
+    members: Sequence[tuple[str, str]],
+    facilitator: str | None = None,
+) -> PeerSet:
+    """The set called `name`, made if new, with `members` (external id, display name) in it."""
+    peer_set = db.scalars(
+        select(PeerSet).where(PeerSet.tenant_id == tenant_id, PeerSet.name == name)
+    ).first()
+    if peer_set is None:
+        peer_set = PeerSet(tenant_id=tenant_id, name=name, protocol=protocol)
+        db.add(peer_set)
+        db.flush()
+    peer_set.protocol = protocol
+    peer_set.facilitated = facilitator is not None
+    existing = set(
+        db.scalars(select(Membership.member_id).where(Membership.set_id == peer_set.id)).all()
+    )
+    for external_id, display_name in members:
+        member = ensure_member(db, tenant_id, external_id, display_name)
+        role = "facilitator" if external_id == facilitator else "member"
+        if member.id not in existing:
+            db.add(Membership(set_id=peer_set.id, member_id=member.id, role=role))
+    db.flush()
+    return peer_set
+
+
+def member_ids(db: Session, tenant_id: int) -> dict[str, int]:
+    """Each member's external id mapped to their row id, within one tenant."""
+    rows = db.execute(
+        select(Member.external_id, Member.id).where(Member.tenant_id == tenant_id)
+    ).all()
+    return {external_id: row_id for external_id, row_id in rows}

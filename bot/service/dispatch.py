@@ -1,0 +1,165 @@
+"""Delivering the outbox to a platform: in order, with retries and backoff, never twice.
+
+Before each attempt the entry's attempt count is committed. So after a crash, an entry with
+attempts but no delivery time may or may not have reached the platform; the platform is asked
+(by the effect's stable id) before it is sent again. Once delivered, the payload, which may carry
+a member's own words back to them, is erased.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine, select
+
+from bot.clock import Clock
+from bot.engine.effects import Effect, effect_from_dict
+from bot.store import OutboxEntry, SessionRecord, erase_checkpoint, session_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One effect on its way to the platform, with what the platform needs to place it."""
+
+    effect_id: str
+    session_id: int
+    thread_id: str | None
+    created_at: datetime
+    effect: Effect
+
+
+class Deliverer(Protocol):
+    """The platform side of delivery: each adapter provides one."""
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Make the effect happen on the platform; raise if it did not."""
+
+    def already_delivered(self, effect_id: str) -> bool:
+        """Whether the platform already shows the effect with this id."""
+
+
+# Called at "before" and "after" each platform delivery; lets a test stop the process there.
+Hook = Callable[[str, str], None]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        deliverer: Deliverer,
+        clock: Clock,
+        *,
+        backoff_seconds: float = 1.0,
+        backoff_max_seconds: float = 300.0,
+        warn_after_attempts: int = 8,
+        hook: Hook | None = None,
+    ) -> None:
+        self.engine = engine
+        self.deliverer = deliverer
+        self.clock = clock
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.warn_after_attempts = warn_after_attempts
+        self.hook = hook
+        self._sessions = session_factory(engine)
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.backoff_seconds * 2 ** max(attempts - 1, 0)
+        return timedelta(seconds=min(seconds, self.backoff_max_seconds))
+
+    def pending(self) -> int:
+        with self._sessions() as db:
+            return len(
+                db.scalars(select(OutboxEntry.id).where(OutboxEntry.delivered_at.is_(None))).all()
+            )
+
+    def deliver_pending(self, limit: int = 1000, session_id: int | None = None) -> int:
+        """Deliver what is due, oldest first; returns how many were delivered.
+
+        A session whose entry failed waits for that entry's retry, so its thread never shows
+        messages out of order; other sessions go on.
+        """
+        now = self.clock.now()
+        query = select(OutboxEntry.id, OutboxEntry.session_id, OutboxEntry.next_attempt_at).where(
+            OutboxEntry.delivered_at.is_(None)
+        )
+        if session_id is not None:
+            query = query.where(OutboxEntry.session_id == session_id)
+        with self._sessions() as db:
+            rows = db.execute(query.order_by(OutboxEntry.id).limit(limit)).all()
+        blocked: set[int] = set()
+        delivered = 0
+        for entry_id, owner, next_attempt_at in rows:
+            if owner in blocked:
+                continue
+            if next_attempt_at > now or not self._deliver_one(entry_id, now):
+                blocked.add(owner)
+                continue
+            delivered += 1
+        if delivered:
+            erase_checkpoint(self.engine)
+        return delivered
+
+    def _deliver_one(self, entry_id: int, now: datetime) -> bool:
+        with self._sessions.begin() as db:
+            entry = db.get(OutboxEntry, entry_id)
+            if entry is None or entry.delivered_at is not None:
+                return True
+            maybe_sent = entry.attempts > 0
+            record = db.get(SessionRecord, entry.session_id)
+            if entry.payload is None:
+                raise RuntimeError(f"outbox entry {entry.effect_id} has no payload")
+            delivery = Delivery(
+                effect_id=entry.effect_id,
+                session_id=entry.session_id,
+                thread_id=record.thread_id if record else None,
+                created_at=entry.created_at,
+                effect=effect_from_dict(entry.payload),
+            )
+            entry.attempts += 1
+        if maybe_sent and self.deliverer.already_delivered(delivery.effect_id):
+            log.info("effect %s had reached the platform already", delivery.effect_id)
+            self._mark_delivered(entry_id, now)
+            return True
+        if self.hook:
+            self.hook("before", delivery.effect_id)
+        try:
+            self.deliverer.deliver(delivery)
+        except Exception as exc:  # the platform said no: keep the entry and try again later
+            self._mark_failed(entry_id, now, exc)
+            return False
+        if self.hook:
+            self.hook("after", delivery.effect_id)
+        self._mark_delivered(entry_id, now)
+        return True
+
+    def _mark_delivered(self, entry_id: int, now: datetime) -> None:
+        with self._sessions.begin() as db:
+            entry = db.get(OutboxEntry, entry_id)
+            if entry is not None:
+                entry.delivered_at = now
+                entry.payload = None  # erased: member text lives here only in transit
+                entry.last_error = None
+
+    def _mark_failed(self, entry_id: int, now: datetime, exc: Exception) -> None:
+        with self._sessions.begin() as db:
+            entry = db.get(OutboxEntry, entry_id)
+            if entry is None:
+                return
+            entry.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            entry.next_attempt_at = now + self.backoff(entry.attempts)
+            level = logging.ERROR if entry.attempts >= self.warn_after_attempts else logging.WARNING
+            log.log(
+                level,
+                "delivering %s failed (attempt %s), retrying at %s: %s",
+                entry.effect_id,
+                entry.attempts,
+                entry.next_attempt_at.isoformat(),
+                entry.last_error,
+            )
