@@ -102,7 +102,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     size = protocol.group_size
     if not size.min <= count <= size.max:
         raise UsageError(
-            f"{protocol.name} is for {size.min} to {size.max} members; --members {count}"
+            f"{protocol.name} is for {size.min} to {size.max} members; --members {count} asked"
         )
     members = demo_members(count)
     app = ConsoleApp(

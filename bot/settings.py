@@ -83,6 +83,13 @@ class Settings(BaseSettings):
             "Unset means the SQLite file `peerset.db` in the data directory."
         ),
     )
+    protocols_dir: Path | None = Field(
+        default=None,
+        description=(
+            "A directory of your own protocol files (`NAME.yaml`); their names can be used "
+            "wherever a shipped protocol's name can, and win over a shipped one of the same name."
+        ),
+    )
     log_level: LogLevel = Field(
         default="INFO",
         description="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.",

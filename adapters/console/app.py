@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from adapters.console.deliver import ConsoleDeliverer
-from adapters.console.parse import Act, Problem, Wait, parse_line
+from adapters.console.parse import HELP, Act, Help, Problem, Wait, parse_line
 from adapters.console.render import plain, stamp
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.engine import SessionState
@@ -118,6 +118,8 @@ class ConsoleApp:
         if isinstance(parsed, Problem):
             self.err.write(f"error: {parsed.message}\n")
             self.err.flush()
+        elif isinstance(parsed, Help):
+            self.err.write(HELP + "\n")
         elif isinstance(parsed, Wait):
             if not isinstance(self.clock, VirtualClock):
                 self.err.write("error: /wait only works with piped input; here time is real\n")

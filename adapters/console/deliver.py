@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import render, stamp
-from bot.service import Delivery
+from bot.service import Delivery, Receipt
 
 
 class ConsoleDeliverer:
@@ -23,10 +23,10 @@ class ConsoleDeliverer:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._seen = set(log_path.read_text().split()) if log_path.exists() else set()
 
-    def already_delivered(self, effect_id: str) -> bool:
-        return effect_id in self._seen
+    def already_delivered(self, delivery: Delivery) -> Receipt | None:
+        return Receipt() if delivery.effect_id in self._seen else None
 
-    def deliver(self, delivery: Delivery) -> None:
+    def deliver(self, delivery: Delivery) -> Receipt:
         with self.log_path.open("a") as log:
             log.write(delivery.effect_id + "\n")
             log.flush()
@@ -34,3 +34,4 @@ class ConsoleDeliverer:
         self._seen.add(delivery.effect_id)
         self.out.write(f"{stamp(delivery.created_at, self.start)} {render(delivery.effect)}\n")
         self.out.flush()
+        return Receipt()

@@ -103,7 +103,7 @@ def _turn_line(state: SessionState, memory: _Memory) -> str:
     this_turn = (index, turn, len(state.had_turn))
     if state.phase.speaking is Speaking.QUESTIONS:
         if memory.first(*this_turn, "ask"):
-            return f"{turn}: {_question(state)}"
+            return f"{turn}: {_advice(state, memory, '?') or _question(state)}"
         if presenter and memory.first(*this_turn, "answer"):
             return f"{presenter}: Mostly my two leads; it had been building for a month."
         return f"{turn}: /done"
@@ -162,10 +162,19 @@ def _question(state: SessionState) -> str:
     return QUESTIONS[count % len(QUESTIONS)]
 
 
+def _advice(state: SessionState, memory: _Memory, end: str) -> str | None:
+    """Advice, once, in the first phase that checks for it: the demo's nudge shows why not."""
+    if not state.phase.advice_check or memory.advised:
+        return None
+    memory.advised = True
+    marker = state.protocol.advice_markers[0]
+    return f"{marker[0].upper()}{marker[1:]} just tell them how you feel{end}"
+
+
 def _peer_line(state: SessionState, memory: _Memory) -> str:
-    if state.phase.advice_check and not memory.advised:
-        memory.advised = True
-        return "You should just tell them how you feel next time."
+    advice = _advice(state, memory, " next time.")
+    if advice:
+        return advice
     stems = _stems(state)
     if not stems:
         return "I noticed how honestly you told it; that took courage."

@@ -43,13 +43,29 @@ class Blank:
 
 
 @dataclass(frozen=True, slots=True)
+class Help:
+    """`/help`: show how to write lines."""
+
+
+HELP = (
+    "name: text            speak as that member (e.g. alice: I noticed...)\n"
+    "name: /done           end your turn, or your part as presenter\n"
+    "name: /pass           let your turn go by\n"
+    "name: /agree          agree to the ground rules\n"
+    "name: /action TEXT    record an action item of your own\n"
+    "/next /skip /extend N /pause /resume /end   the facilitator's (or 'name: /next')\n"
+    "/wait MINUTES         move time on (piped input only)"
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A line the console cannot take; the message says what is right."""
 
     message: str
 
 
-Parsed = Act | Wait | Blank | Problem
+Parsed = Act | Wait | Blank | Help | Problem
 
 
 def parse_line(line: str, members: tuple[str, ...], facilitator: str | None) -> Parsed:
@@ -82,6 +98,8 @@ def _command(
     word, argument = word.lower(), argument.strip()
     if word == "wait":
         return _wait(argument)
+    if word == "help":
+        return Help()
     if word in MEMBER_COMMANDS:
         if member is None:
             return Problem(f"say who: e.g. '{members[0]}: /{word}'")
@@ -101,7 +119,7 @@ def _command(
         except ValueError:
             return Problem(f"/extend needs whole minutes, e.g. /extend 5 (got {argument!r})")
         return Act(FacilitatorCommand(actor, command, minutes))
-    known = ", ".join(f"/{c}" for c in (*MEMBER_COMMANDS, *FACILITATOR_COMMANDS, "wait"))
+    known = ", ".join(f"/{c}" for c in (*MEMBER_COMMANDS, *FACILITATOR_COMMANDS, "wait", "help"))
     return Problem(f"unknown command /{word}: known commands are {known}")
 
 

@@ -164,7 +164,7 @@ def _enter(state: SessionState, index: int, now: datetime, fx: Effects) -> Sessi
     while index < len(slots) and slots[index].presenter not in (None, *state.members):
         index += 1  # this presenter has left: their round is skipped
     if index >= len(slots):
-        return _finish(state, now, fx)
+        return _finish(state, now, fx, closed=True)  # the last phase was closed already
     slot = slots[index]
     phase = slot.phase
     new_round = slot.block == "round" and (
@@ -313,8 +313,10 @@ def _end_phase(state: SessionState, now: datetime, fx: Effects) -> SessionState:
     return _enter(state, following, now, fx)
 
 
-def _finish(state: SessionState, now: datetime, fx: Effects) -> SessionState:
-    if state.status is not Status.ENDED:
+def _finish(
+    state: SessionState, now: datetime, fx: Effects, *, closed: bool = False
+) -> SessionState:
+    if not closed and state.status is not Status.ENDED:
         state = _close_phase(state, now, fx)
     state = _return_notes(state, fx)
     state = state.evolve(
@@ -570,6 +572,7 @@ def _on_tick(state: SessionState, now: datetime, fx: Effects) -> SessionState:
         if not due:
             return state
         at, _, kind = min(due)
+        at = max(at, state.clock)  # a deadline missed before the last event fires as of it
         if kind == "phase_deadline":
             state = _end_phase(state, at, fx)
         elif kind == "turn_deadline":
@@ -599,6 +602,8 @@ def _on_joined(state: SessionState, member: str, fx: Effects) -> SessionState:
 def _on_left(state: SessionState, member: str, now: datetime, fx: Effects) -> SessionState:
     if member not in state.members:
         return state
+    if state.paused_at is not None:
+        now = state.paused_at  # while paused, the session's time stands still
     fx.append(Post(PostKind.MEMBERS, f"{at(member)} has left the session.", member=member))
     was_presenter = state.presenter == member
     state = state.evolve(

@@ -46,6 +46,10 @@ def minutes(value: float) -> str:
     return f"{value:g} minutes"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def duration(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
@@ -74,6 +78,8 @@ def phase_intro(state: SessionState) -> str:
     phase = state.phase
     presenter = at(state.presenter) if state.presenter else "the presenter"
     who = WHO[phase.speaking].format(presenter=presenter)
+    if state.presenter is None and phase.speaking is Speaking.ROUND:
+        who = "everyone speaks one at a time, in turn"
     ends = " or ".join(HOW_IT_ENDS[rule].format(presenter=presenter) for rule in phase.ends_by)
     timing = f" ({minutes(phase.minutes)})" if phase.minutes else ""
     lines = [f"{phase.title}{timing}: {phase.prompt}", f"Now {who}. This part ends {ends}."]
@@ -187,7 +193,10 @@ def summary(state: SessionState) -> str:
     lines = ["Speaking balance (turns, words, airtime):"]
     for member in _everyone(state):
         b = state.balance.get(member, Balance())
-        lines.append(f"- {at(member)}: {b.turns} turns, {b.words} words, {duration(b.seconds)}")
+        lines.append(
+            f"- {at(member)}: {plural(b.turns, 'turn')}, {plural(b.words, 'word')}, "
+            f"{duration(b.seconds)}"
+        )
     if state.actions:
         lines.append("Action items:")
         lines.extend(f"- {at(member)}: {text}" for member, text in state.actions)

@@ -6,6 +6,7 @@ wrote the file can mend it without reading Python.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic_core import ErrorDetails
 from bot.protocol.model import Protocol
 
 BLOCKS = ("opening", "round", "closing")
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,28 @@ def name_from_path(path: Path) -> str:
 
 def load_shipped(name: str) -> Protocol:
     path = shipped_dir() / f"{name}.yaml"
-    if not path.is_file():
+    if not _NAME.match(name) or not path.is_file():
         known = ", ".join(shipped_names())
         raise ProtocolError(
             [Problem(name, "name", f"no protocol is called {name!r}; known protocols: {known}")]
         )
     return load_file(path)
+
+
+def load_named(name: str, own_dir: Path | None = None) -> Protocol:
+    """A protocol by name: the group's own files in `own_dir` first, then the shipped ones."""
+    if own_dir is not None and _NAME.match(name):
+        path = own_dir / f"{name}.yaml"
+        if path.is_file():
+            return load_file(path)
+    return load_shipped(name)
+
+
+def load_setting(setting: str, own_dir: Path | None = None) -> Protocol:
+    """A set's protocol setting: a protocol's name, or the path of a protocol file."""
+    if setting.endswith((".yaml", ".yml")):
+        return load_file(Path(setting))
+    return load_named(setting, own_dir)
 
 
 def load_file(path: Path) -> Protocol:

@@ -70,3 +70,46 @@ def member_ids(db: Session, tenant_id: int) -> dict[str, int]:
         select(Member.external_id, Member.id).where(Member.tenant_id == tenant_id)
     ).all()
     return {external_id: row_id for external_id, row_id in rows}
+
+
+def set_in_space(db: Session, tenant_id: int, space_id: str) -> PeerSet | None:
+    """The set that meets in this platform space (a private channel), if any."""
+    return db.scalars(
+        select(PeerSet).where(PeerSet.tenant_id == tenant_id, PeerSet.space_id == space_id)
+    ).first()
+
+
+def set_members(db: Session, set_id: int) -> list[str]:
+    """The set's members' external ids, in the order they joined."""
+    return list(
+        db.scalars(
+            select(Member.external_id)
+            .join(Membership, Membership.member_id == Member.id)
+            .where(Membership.set_id == set_id)
+            .order_by(Membership.id)
+        ).all()
+    )
+
+
+def add_member(db: Session, peer_set: PeerSet, external_id: str, display_name: str) -> bool:
+    """Add a member to a set; False if they were in it already."""
+    if external_id in set_members(db, peer_set.id):
+        return False
+    member = ensure_member(db, peer_set.tenant_id, external_id, display_name)
+    db.add(Membership(set_id=peer_set.id, member_id=member.id))
+    db.flush()
+    return True
+
+
+def remove_member(db: Session, peer_set: PeerSet, external_id: str) -> bool:
+    """Take a member out of a set; False if they were not in it."""
+    membership = db.scalars(
+        select(Membership)
+        .join(Member, Member.id == Membership.member_id)
+        .where(Membership.set_id == peer_set.id, Member.external_id == external_id)
+    ).first()
+    if membership is None:
+        return False
+    db.delete(membership)
+    db.flush()
+    return True

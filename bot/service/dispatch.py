@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from bot.clock import Clock
 from bot.engine.effects import Effect, effect_from_dict
-from bot.store import OutboxEntry, SessionRecord, erase_checkpoint, session_factory
+from bot.store import OutboxEntry, PeerSet, SessionRecord, erase_checkpoint, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +29,28 @@ class Delivery:
 
     effect_id: str
     session_id: int
-    thread_id: str | None
+    space_id: str | None  # the set's private space on the platform (a channel)
+    thread_id: str | None  # the session's thread in that space, once it is open
     created_at: datetime
     effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the platform made of a delivery. Opening a space gives the session's thread id,
+    which later deliveries of the same session receive as `Delivery.thread_id`."""
+
+    thread_id: str | None = None
 
 
 class Deliverer(Protocol):
     """The platform side of delivery: each adapter provides one."""
 
-    def deliver(self, delivery: Delivery) -> None:
+    def deliver(self, delivery: Delivery) -> Receipt:
         """Make the effect happen on the platform; raise if it did not."""
 
-    def already_delivered(self, effect_id: str) -> bool:
-        """Whether the platform already shows the effect with this id."""
+    def already_delivered(self, delivery: Delivery) -> Receipt | None:
+        """The receipt of this effect (found by its id) if the platform already has it."""
 
 
 # Called at "before" and "after" each platform delivery; lets a test stop the process there.
@@ -113,39 +122,45 @@ class Dispatcher:
                 return True
             maybe_sent = entry.attempts > 0
             record = db.get(SessionRecord, entry.session_id)
+            peer_set = db.get(PeerSet, record.set_id) if record else None
             if entry.payload is None:
                 raise RuntimeError(f"outbox entry {entry.effect_id} has no payload")
             delivery = Delivery(
                 effect_id=entry.effect_id,
                 session_id=entry.session_id,
+                space_id=peer_set.space_id if peer_set else None,
                 thread_id=record.thread_id if record else None,
                 created_at=entry.created_at,
                 effect=effect_from_dict(entry.payload),
             )
             entry.attempts += 1
-        if maybe_sent and self.deliverer.already_delivered(delivery.effect_id):
+        found = self.deliverer.already_delivered(delivery) if maybe_sent else None
+        if found is not None:
             log.info("effect %s had reached the platform already", delivery.effect_id)
-            self._mark_delivered(entry_id, now)
+            self._mark_delivered(entry_id, now, found.thread_id)
             return True
         if self.hook:
             self.hook("before", delivery.effect_id)
         try:
-            self.deliverer.deliver(delivery)
+            receipt = self.deliverer.deliver(delivery)
         except Exception as exc:  # the platform said no: keep the entry and try again later
             self._mark_failed(entry_id, now, exc)
             return False
         if self.hook:
             self.hook("after", delivery.effect_id)
-        self._mark_delivered(entry_id, now)
+        self._mark_delivered(entry_id, now, receipt.thread_id)
         return True
 
-    def _mark_delivered(self, entry_id: int, now: datetime) -> None:
+    def _mark_delivered(self, entry_id: int, now: datetime, thread_id: str | None = None) -> None:
         with self._sessions.begin() as db:
             entry = db.get(OutboxEntry, entry_id)
             if entry is not None:
                 entry.delivered_at = now
                 entry.payload = None  # erased: member text lives here only in transit
                 entry.last_error = None
+                record = db.get(SessionRecord, entry.session_id)
+                if thread_id is not None and record is not None and record.thread_id is None:
+                    record.thread_id = thread_id
 
     def _mark_failed(self, entry_id: int, now: datetime, exc: Exception) -> None:
         with self._sessions.begin() as db:

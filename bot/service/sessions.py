@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.clock import Clock
@@ -24,7 +25,14 @@ from bot.engine.effects import Effect, Nudge, RecordActionItem, effect_to_dict
 from bot.engine.events import Event, Tick
 from bot.protocol import Protocol
 from bot.service.directory import member_ids
-from bot.store import ActionItem, OutboxEntry, ProcessedEvent, SessionRecord, session_factory
+from bot.store import (
+    ActionItem,
+    OutboxEntry,
+    PeerSet,
+    ProcessedEvent,
+    SessionRecord,
+    session_factory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +159,19 @@ class SessionService:
                 .limit(1)
             ).first()
 
+    def in_thread(self, tenant_id: int, space_id: str, thread_id: str) -> int | None:
+        """The session whose thread this is, in a set's space, if any."""
+        with self._sessions() as db:
+            return db.scalars(
+                select(SessionRecord.id)
+                .join(PeerSet, PeerSet.id == SessionRecord.set_id)
+                .where(
+                    SessionRecord.tenant_id == tenant_id,
+                    SessionRecord.thread_id == thread_id,
+                    PeerSet.space_id == space_id,
+                )
+            ).first()
+
     # --- inside a transaction -----------------------------------------------------------------
 
     @staticmethod
@@ -170,10 +191,12 @@ class SessionService:
     ) -> None:
         step_number = record.version  # the version this step moves on from: unique per step
         record.state = state.to_dict()
+        flag_modified(record, "state")  # every step moves the version on, changed or not
         record.status = state.status.value
         record.wake_at = state.wake_at
         if state.ended and record.ended_at is None:
             record.ended_at = now
+        db.flush()  # the version check first: a worker that lost the race appends nothing
         self._append(db, record, step_number, effects, now)
 
     @staticmethod

@@ -1,0 +1,252 @@
+"""What a `/peer` request does, the same on every platform.
+
+An adapter reads the platform's payload into a `Request` (bot.commands) and a `Caller`, and gives
+the desk its platform's `Spaces` (private channels, private threads). The desk answers with one
+message for the caller alone; every outcome, wrong input included, has an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol as Interface
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import commands
+from bot.engine import SetupError
+from bot.engine.events import FacilitatorCommand
+from bot.engine.state import SessionState
+from bot.engine.wording import at, names
+from bot.protocol import ProtocolError, shipped_names
+from bot.protocol.library import load_named, load_setting
+from bot.service.directory import (
+    add_member,
+    ensure_set,
+    ensure_tenant,
+    remove_member,
+    set_in_space,
+    set_members,
+)
+from bot.service.sessions import SessionService
+from bot.store import PeerSet, session_factory
+
+DEFAULT_PROTOCOL = "peer-mentoring-round"
+
+
+class SpaceError(Exception):
+    """The platform would not make or change a private space; the message says why."""
+
+
+class Spaces(Interface):
+    """A platform's private spaces (Slack: private channels)."""
+
+    def create(self, name: str, members: Sequence[str]) -> str:
+        """Make a private space with these members; return its id."""
+
+    def invite(self, space_id: str, member: str) -> None: ...
+
+    def remove(self, space_id: str, member: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    platform: str
+    tenant: str  # the workspace or guild
+    space_id: str  # where the command was typed
+    member: str
+    event_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    ok: bool = True
+    session_id: int | None = None
+
+
+class Desk:
+    def __init__(self, service: SessionService, own_protocols: Path | None = None) -> None:
+        self.service = service
+        self.own_protocols = own_protocols
+        self._sessions = session_factory(service.engine)
+
+    def answer(self, text: str, caller: Caller, spaces: Spaces) -> Answer:
+        request = commands.parse(text)
+        if isinstance(request, commands.Problem):
+            return Answer(request.message, ok=False)
+        try:
+            return self._run(request, caller, spaces)
+        except (SetupError, ProtocolError, SpaceError) as exc:
+            return Answer(str(exc), ok=False)
+
+    def _run(self, request: commands.Request, caller: Caller, spaces: Spaces) -> Answer:
+        match request:
+            case commands.Help():
+                return Answer(commands.USAGE)
+            case commands.Protocols():
+                return Answer("Protocols: " + ", ".join(self._protocol_names()))
+            case commands.SetCreate(name=name, members=members):
+                return self._create_set(name, members, caller, spaces)
+            case commands.Start(protocol=protocol, members=members):
+                return self._start(protocol, members, caller, spaces)
+        peer_set = self._set_here(caller)
+        if peer_set is None:
+            return Answer(
+                "This channel has no set. Use it in your set's private channel, or make a set: "
+                "/peer set create NAME @member @member ...",
+                ok=False,
+            )
+        match request:
+            case commands.SetAdd(member=member):
+                return self._change(peer_set, member, spaces, add=True)
+            case commands.SetRemove(member=member):
+                return self._change(peer_set, member, spaces, add=False)
+            case commands.Status():
+                return self._status(peer_set)
+            case commands.Control(command=command, minutes=minutes):
+                session_id = self.service.unfinished(peer_set.id)
+                if session_id is None:
+                    return Answer(
+                        "No session is running in this set. Start one: /peer start", ok=False
+                    )
+                event = FacilitatorCommand(caller.member, command, minutes)
+                self.service.handle(session_id, event, caller.event_key)
+                return Answer(f"/peer {command.value}: done.", session_id=session_id)
+        raise AssertionError(f"unhandled request {request!r}")
+
+    # --- sets -----------------------------------------------------------------------------
+
+    def _set_here(self, caller: Caller) -> PeerSet | None:
+        with self._sessions() as db:
+            tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            found = set_in_space(db, tenant.id, caller.space_id)
+            db.commit()
+            return found
+
+    def _create_set(
+        self, name: str, members: Sequence[str], caller: Caller, spaces: Spaces
+    ) -> Answer:
+        everyone = [caller.member, *[m for m in members if m != caller.member]]
+        with self._sessions() as db:
+            tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            db.commit()
+            if _set_by_name(db, tenant.id, name) is not None:
+                return Answer(
+                    f"A set called {name!r} exists already; choose another name.", ok=False
+                )
+        space_id = spaces.create(space_name(name), everyone)
+        with self._sessions.begin() as db:
+            tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            peer_set = ensure_set(db, tenant.id, name, DEFAULT_PROTOCOL, [(m, m) for m in everyone])
+            peer_set.space_id = space_id
+        return Answer(
+            f"Set {name!r} is ready with {names(everyone)} in its private channel. "
+            "Start a session there with /peer start."
+        )
+
+    def _change(self, peer_set: PeerSet, member: str, spaces: Spaces, *, add: bool) -> Answer:
+        with self._sessions.begin() as db:
+            fresh = db.get(PeerSet, peer_set.id)
+            assert fresh is not None
+            changed = (
+                add_member(db, fresh, member, member) if add else remove_member(db, fresh, member)
+            )
+        if not changed:
+            where = "already in" if add else "not in"
+            return Answer(f"{at(member)} is {where} this set.", ok=False)
+        assert peer_set.space_id is not None
+        if add:
+            spaces.invite(peer_set.space_id, member)
+            return Answer(f"{at(member)} has joined the set.")
+        spaces.remove(peer_set.space_id, member)
+        return Answer(f"{at(member)} has left the set.")
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def _start(
+        self, protocol_name: str | None, mentioned: Sequence[str], caller: Caller, spaces: Spaces
+    ) -> Answer:
+        peer_set = self._set_here(caller)
+        if peer_set is None:
+            if not mentioned:
+                return Answer(
+                    "Start a session in your set's private channel, or name the members here "
+                    "to make a new set: /peer start [PROTOCOL] @member @member ...",
+                    ok=False,
+                )
+            made = self._create_set(
+                f"peers {caller.member} {len(mentioned) + 1}", mentioned, caller, spaces
+            )
+            if not made.ok:
+                return made
+            peer_set = self._set_named(caller, f"peers {caller.member} {len(mentioned) + 1}")
+            presenters: tuple[str, ...] = (caller.member,)
+        else:
+            presenters = tuple(mentioned) or (caller.member,)
+        running = self.service.unfinished(peer_set.id)
+        if running is not None:
+            return Answer(
+                "A session is already running in this set: /peer status shows where.",
+                ok=False,
+                session_id=running,
+            )
+        protocol = (
+            load_named(protocol_name, self.own_protocols)
+            if protocol_name
+            else load_setting(peer_set.protocol, self.own_protocols)
+        )
+        with self._sessions() as db:
+            members = tuple(set_members(db, peer_set.id))
+        if caller.member not in members:
+            return Answer("Only members of this set can start its sessions.", ok=False)
+        session_id = self.service.start_session(
+            tenant_id=peer_set.tenant_id,
+            set_id=peer_set.id,
+            protocol=protocol,
+            members=members,
+            presenters=presenters,
+            event_key=caller.event_key,
+        )
+        return Answer(f"{protocol.title} is starting in a new thread.", session_id=session_id)
+
+    def _set_named(self, caller: Caller, name: str) -> PeerSet:
+        with self._sessions() as db:
+            tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            peer_set = _set_by_name(db, tenant.id, name)
+            assert peer_set is not None
+            return peer_set
+
+    def _status(self, peer_set: PeerSet) -> Answer:
+        session_id = self.service.unfinished(peer_set.id)
+        if session_id is None:
+            return Answer(f"No session is running in {peer_set.name!r}. Start one: /peer start")
+        return Answer(status_line(self.service.state(session_id)), session_id=session_id)
+
+    def _protocol_names(self) -> list[str]:
+        own = (
+            sorted(p.stem for p in self.own_protocols.glob("*.yaml")) if self.own_protocols else []
+        )
+        return own + [n for n in shipped_names() if n not in own]
+
+
+def _set_by_name(db: Session, tenant_id: int, name: str) -> PeerSet | None:
+    return db.scalars(
+        select(PeerSet).where(PeerSet.tenant_id == tenant_id, PeerSet.name == name)
+    ).first()
+
+
+def status_line(state: SessionState) -> str:
+    where = "paused in" if state.status.value == "paused" else "in"
+    turn = f", {at(state.turn)}'s turn" if state.turn else ""
+    presenter = f", {at(state.presenter)} presenting" if state.presenter else ""
+    return f"{state.protocol.title}: {where} {state.phase.title}{presenter}{turn}."
+
+
+def space_name(set_name: str) -> str:
+    """A platform channel name for a set: lower case, hyphens, at most 80 characters."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", set_name.lower()).strip("-") or "set"
+    return ("peer-" + slug)[:80]

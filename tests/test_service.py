@@ -1,0 +1,238 @@
+"""The service through a real database (SQLite file and PostgreSQL): idempotency, the version
+check between two workers, the outbox's retries and crash recovery, deadlines that survive a
+restart, and confidentiality of what members write."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from bot.engine.effects import Nudge, NudgeReason, Post, PostKind
+from bot.engine.events import Agree, Done, MessagePosted, RecordAction, Tick
+from bot.service import Dispatcher
+from bot.store import ActionItem, OutboxEntry, ProcessedEvent, SessionRecord, session_factory
+from tests.service_helpers import MEMBERS, RecordingPlatform, make_world
+
+SECRET = "my-manager-zorblax-knows-nothing"
+
+
+def _agree_all(world, session_id: int) -> None:  # type: ignore[no-untyped-def]
+    for member in MEMBERS:
+        world.service.handle(session_id, Agree(member))
+
+
+def test_same_event_id_twice_changes_nothing(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    first = world.service.handle(session_id, MessagePosted("bob", "a question"), "slack:Ev1")
+    outbox_before = world.dispatcher.pending()
+    version_before = _version(world, session_id)
+    second = world.service.handle(session_id, MessagePosted("bob", "a question"), "slack:Ev1")
+    assert first.applied and not second.applied
+    assert second.effects == ()
+    assert world.dispatcher.pending() == outbox_before
+    assert _version(world, session_id) == version_before
+    assert first.effects and isinstance(first.effects[0], Nudge)  # bob spoke out of turn once
+    with session_factory(world.engine)() as db:
+        assert db.scalars(select(ProcessedEvent.event_key)).all() == ["slack:Ev1"]
+
+
+def test_a_repeated_start_command_opens_one_session(db_url: str) -> None:
+    world = make_world(db_url)
+    first = world.start(event_key="slack:cmd-1")
+    second = world.start(event_key="slack:cmd-1")
+    assert first == second
+    with session_factory(world.engine)() as db:
+        assert len(db.scalars(select(SessionRecord.id)).all()) == 1
+
+
+def test_two_workers_never_both_advance_one_session(db_url: str) -> None:
+    """Two service instances (two workers) press Done for the presenter at once: the version
+    check makes one of them re-read, so the phase moves on exactly once."""
+    world_a = make_world(db_url)
+    world_b = make_world(db_url, migrate=False)
+    session_id = world_a.start()
+    _agree_all(world_a, session_id)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def press(world) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        outcomes.append(world.service.handle(session_id, Done("alice")))
+
+    threads = [threading.Thread(target=press, args=(w,)) for w in (world_a, world_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == 2 and all(o.applied for o in outcomes)
+    state = world_a.service.state(session_id)
+    assert state.phase.id == "clarifying"  # one Done ended the presentation, not two phases
+    phase_posts = [
+        e for o in outcomes for e in o.effects if isinstance(e, Post) and e.kind is PostKind.PHASE
+    ]
+    assert [p.phase for p in phase_posts] == ["clarifying"]
+
+
+def test_outbox_delivers_in_order_once_and_erases_payloads(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    delivered = world.dispatcher.deliver_pending()
+    assert delivered > 0 and world.dispatcher.pending() == 0
+    ids = [effect_id for effect_id, _ in world.platform.delivered]
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split(".")))
+    assert len(ids) == len(set(ids))
+    assert world.dispatcher.deliver_pending() == 0  # nothing is delivered twice
+    with session_factory(world.engine)() as db:
+        payloads = db.scalars(select(OutboxEntry.payload)).all()
+    assert payloads and all(p is None for p in payloads)
+
+
+def test_a_failing_platform_delays_but_never_drops(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    world.platform.failures_left = 3
+    assert world.dispatcher.deliver_pending() == 0
+    waiting = world.dispatcher.pending()
+    assert waiting > 0
+    # Before the backoff has passed nothing is tried again.
+    assert world.dispatcher.deliver_pending() == 0
+    assert world.platform.failures_left == 2
+    for _ in range(3):
+        world.clock.advance(timedelta(seconds=61))
+        world.dispatcher.deliver_pending()
+    assert world.platform.failures_left == 0
+    assert world.dispatcher.pending() == 0
+    assert len(world.platform.delivered) == waiting
+    first = world.platform.delivered[0][1]
+    assert first.__class__.__name__ == "OpenSpace"
+    with session_factory(world.engine)() as db:
+        attempts = db.scalars(
+            select(OutboxEntry.attempts).where(OutboxEntry.session_id == session_id)
+        ).all()
+    assert max(attempts) == 4  # three failures, then the delivery
+
+
+def test_an_effect_that_reached_the_platform_before_a_crash_is_not_sent_again(
+    db_url: str,
+) -> None:
+    world = make_world(db_url)
+    world.start()
+
+    class CrashAfterSending(RecordingPlatform):
+        def deliver(self, delivery):  # type: ignore[no-untyped-def]
+            super().deliver(delivery)
+            raise SystemExit("the worker died after the platform accepted the post")
+
+    platform = CrashAfterSending()
+    dying = Dispatcher(world.engine, platform, world.clock)
+    with pytest.raises(SystemExit):
+        dying.deliver_pending()
+    assert len(platform.delivered) == 1
+    # A new worker, same platform: it asks the platform by the effect's id before sending.
+    restarted = Dispatcher(world.engine, _Honest(platform), world.clock)
+    restarted.deliver_pending()
+    ids = [effect_id for effect_id, _ in platform.delivered]
+    assert len(ids) == len(set(ids))
+    assert restarted.pending() == 0
+
+
+class _Honest:
+    """The same platform, without the crash."""
+
+    def __init__(self, platform: RecordingPlatform) -> None:
+        self.platform = platform
+
+    def deliver(self, delivery):  # type: ignore[no-untyped-def]
+        return RecordingPlatform.deliver(self.platform, delivery)
+
+    def already_delivered(self, delivery):  # type: ignore[no-untyped-def]
+        return self.platform.already_delivered(delivery)
+
+
+def test_deadlines_survive_a_restart(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    world.service.handle(session_id, Done("alice"))  # into clarifying questions
+    before = world.service.state(session_id)
+    assert before.turn == "bob" and before.turn_deadline is not None
+    # The process stops; a new one starts later with a fresh service over the same database.
+    later = make_world(db_url, migrate=False)
+    later.clock.move_to(before.turn_deadline + timedelta(seconds=1))
+    assert later.service.fire_due() == 1
+    after = later.service.state(session_id)
+    assert after.phase.id == "clarifying" and after.turn == "carol"
+    assert "bob" in after.had_turn
+    assert later.service.fire_due() == 0  # nothing else due yet
+
+
+def test_action_items_are_kept_for_their_owner(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    world.service.handle(session_id, RecordAction("alice", "Call my mentor by Friday"))
+    with session_factory(world.engine)() as db:
+        items = db.scalars(select(ActionItem)).all()
+    assert [(i.text, i.status) for i in items] == [("Call my mentor by Friday", "open")]
+
+
+def test_member_text_is_only_in_transit(db_url: str, tmp_path: Path) -> None:
+    """What members write passes through the database only while in transit: the presenter's
+    notes until handed back, and the outbox entry carrying them until delivered."""
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    handle = world.service.handle
+    handle(session_id, MessagePosted("alice", f"my story about {SECRET}"))
+    handle(session_id, Done("alice"))
+    handle(session_id, MessagePosted("bob", f"did {SECRET} know?"))
+    handle(session_id, Done("bob"))
+    handle(session_id, Done("carol"))
+    # Peer feedback: alice listens in silence and jots a note.
+    handle(session_id, MessagePosted("alice", f"note: {SECRET}"))
+    assert SECRET in str(world.service.state(session_id).notes)
+    world.clock.advance(timedelta(hours=2))
+    handle(session_id, Tick())
+    state = world.service.state(session_id)
+    assert state.ended and state.notes == ()
+    notes_back = [
+        e
+        for _, e in world.platform.delivered
+        if isinstance(e, Nudge) and e.reason is NudgeReason.NOTES_RETURNED
+    ]
+    assert notes_back == []  # not yet delivered: it waits in the outbox
+    world.dispatcher.deliver_pending()
+    notes_back = [
+        e
+        for _, e in world.platform.delivered
+        if isinstance(e, Nudge) and e.reason is NudgeReason.NOTES_RETURNED
+    ]
+    assert len(notes_back) == 1 and SECRET in notes_back[0].text
+    assert SECRET not in _every_value(world)
+    if world.engine.dialect.name == "sqlite":
+        world.engine.dispose()
+        database = Path(world.engine.url.database or "")
+        for path in database.parent.glob(database.name + "*"):
+            assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+def _every_value(world) -> str:  # type: ignore[no-untyped-def]
+    with world.engine.connect() as connection:
+        dumps = []
+        for table in inspect(connection).get_table_names():
+            rows = connection.execute(text(f'SELECT * FROM "{table}"')).all()
+            dumps.append(repr(rows))
+    return "\n".join(dumps)
+
+
+def _version(world, session_id: int) -> int:  # type: ignore[no-untyped-def]
+    with session_factory(world.engine)() as db:
+        record = db.get(SessionRecord, session_id)
+        assert record is not None
+        return record.version
