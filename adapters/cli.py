@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     validate.set_defaults(handler=_protocols_validate)
 
+    run = commands.add_parser("run", help="run the bot on a chat platform")
+    platforms = run.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    slack = platforms.add_parser("slack", help="Slack: Socket Mode, or HTTP with --http")
+    slack.add_argument("--http", action="store_true", help="serve Slack's HTTP requests")
+    slack.add_argument("--host", default="0.0.0.0", help="address to listen on (with --http)")
+    slack.add_argument("--port", type=int, default=3000, help="port to listen on (with --http)")
+    slack.set_defaults(handler=_run_slack)
+
     db = commands.add_parser("db", help="the database")
     db_what = db.add_subparsers(dest="what", required=True, metavar="ACTION")
     db_what.add_parser("upgrade", help="migrate to the latest schema").set_defaults(
@@ -193,6 +201,13 @@ def _protocols_validate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{path}: ok ({protocol.name}, {len(protocol.phases())} phases)")
         failed = failed or bool(problems)
     return 1 if failed else 0
+
+
+def _run_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.slack.run import run  # Slack's libraries load only when Slack is asked for
+
+    run(settings, http=args.http, host=args.host, port=args.port)
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

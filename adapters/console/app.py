@@ -96,6 +96,7 @@ class ConsoleApp:
             backoff_seconds=settings.delivery_backoff_seconds,
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
             warn_after_attempts=settings.delivery_alert_attempts,
+            lease_seconds=0,  # the console is the only worker on its session
             hook=_fault_hook(settings.fault_pause, self) if settings.fault_pause else None,
         )
         self.lines_done = 0

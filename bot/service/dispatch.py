@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from bot.clock import Clock
 from bot.engine.effects import Effect, effect_from_dict
@@ -67,6 +67,7 @@ class Dispatcher:
         backoff_seconds: float = 1.0,
         backoff_max_seconds: float = 300.0,
         warn_after_attempts: int = 8,
+        lease_seconds: float = 120.0,
         hook: Hook | None = None,
     ) -> None:
         self.engine = engine
@@ -75,6 +76,7 @@ class Dispatcher:
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
         self.warn_after_attempts = warn_after_attempts
+        self.lease_seconds = lease_seconds
         self.hook = hook
         self._sessions = session_factory(engine)
 
@@ -115,12 +117,36 @@ class Dispatcher:
             erase_checkpoint(self.engine)
         return delivered
 
-    def _deliver_one(self, entry_id: int, now: datetime) -> bool:
+    def _claim(self, entry_id: int, now: datetime) -> bool:
+        """Take the entry for this worker, so no other worker delivers it at the same time.
+
+        The claim is a lease: until it runs out the entry is not due for anyone else; if this
+        worker dies meanwhile, another takes it up afterwards (and asks the platform first).
+        """
         with self._sessions.begin() as db:
+            claimed = db.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id == entry_id,
+                    OutboxEntry.delivered_at.is_(None),
+                    OutboxEntry.next_attempt_at <= now,
+                )
+                .values(
+                    attempts=OutboxEntry.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=self.lease_seconds),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _deliver_one(self, entry_id: int, now: datetime) -> bool:
+        if not self._claim(entry_id, now):
+            return False
+        with self._sessions() as db:
             entry = db.get(OutboxEntry, entry_id)
             if entry is None or entry.delivered_at is not None:
                 return True
-            maybe_sent = entry.attempts > 0
+            maybe_sent = entry.attempts > 1
             record = db.get(SessionRecord, entry.session_id)
             peer_set = db.get(PeerSet, record.set_id) if record else None
             if entry.payload is None:
@@ -133,7 +159,6 @@ class Dispatcher:
                 created_at=entry.created_at,
                 effect=effect_from_dict(entry.payload),
             )
-            entry.attempts += 1
         found = self.deliverer.already_delivered(delivery) if maybe_sent else None
         if found is not None:
             log.info("effect %s had reached the platform already", delivery.effect_id)

@@ -159,6 +159,11 @@ class SessionService:
                 .limit(1)
             ).first()
 
+    def tenant_of(self, session_id: int) -> int | None:
+        with self._sessions() as db:
+            record = db.get(SessionRecord, session_id)
+            return record.tenant_id if record else None
+
     def in_thread(self, tenant_id: int, space_id: str, thread_id: str) -> int | None:
         """The session whose thread this is, in a set's space, if any."""
         with self._sessions() as db:

@@ -1,0 +1,280 @@
+"""The Slack app on slack-bolt: listeners that acknowledge at once and hand the work on.
+
+Bolt runs with `process_before_response=True`, so Slack's HTTP request is answered as soon as a
+listener returns; each listener calls `ack()` first and leaves the engine, the database and the
+Web API to a task that runs after the answer has gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from adapters.slack.blocks import action_modal
+from adapters.slack.clients import ClientBook
+from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.inbound import button_event, pressed, thread_message
+from adapters.slack.settings import SlackSettings
+from bot import commands
+from bot.clock import Clock, SystemClock
+from bot.engine.events import Event, MessagePosted, RecordAction
+from bot.service import Dispatcher, SessionService
+from bot.service.desk import Caller, Desk, SpaceError
+from bot.service.directory import ensure_tenant
+from bot.settings import Settings
+from bot.store import session_factory
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+PUMP_SECONDS = 1.0
+SORRY = "Something went wrong on Peerset's side; nothing you wrote is lost. Please try again."
+
+
+class SlackSpaces:
+    """A set's private space on Slack: a private channel."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def create(self, name: str, members: Sequence[str]) -> str:
+        for attempt in range(1, 6):
+            candidate = name if attempt == 1 else f"{name[:76]}-{attempt}"
+            try:
+                made = self.client.conversations_create(name=candidate, is_private=True)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "name_taken":
+                    continue
+                raise SpaceError(_refusal("create the private channel", exc)) from None
+            channel = str(made["channel"]["id"])
+            try:
+                self.client.conversations_invite(channel=channel, users=",".join(members))
+            except SlackApiError as exc:
+                raise SpaceError(_refusal("invite the members", exc)) from None
+            return channel
+        raise SpaceError(f"Slack has channels called {name} to {name}-5 already; pick a new name.")
+
+    def invite(self, space_id: str, member: str) -> None:
+        try:
+            self.client.conversations_invite(channel=space_id, users=member)
+        except SlackApiError as exc:
+            raise SpaceError(_refusal("invite them to the channel", exc)) from None
+
+    def remove(self, space_id: str, member: str) -> None:
+        try:
+            self.client.conversations_kick(channel=space_id, user=member)
+        except SlackApiError as exc:
+            raise SpaceError(_refusal("remove them from the channel", exc)) from None
+
+
+def _refusal(what: str, exc: SlackApiError) -> str:
+    error = exc.response.get("error", "an error")
+    hint = (
+        " (reinstall the app with the scopes in its manifest)" if error == "missing_scope" else ""
+    )
+    return f"Slack would not let Peerset {what}: {error}{hint}."
+
+
+class SlackRuntime:
+    """What a running Slack bot holds: the service, the desk and the outbox's pump."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        slack: SlackSettings,
+        engine: Engine,
+        clients: ClientBook,
+        clock: Clock | None = None,
+    ) -> None:
+        self.slack = slack
+        self.clock = clock or SystemClock()
+        self.service = SessionService(engine, self.clock)
+        self.desk = Desk(self.service, settings.protocols_dir)
+        self.clients = clients
+        self.dispatcher = Dispatcher(
+            engine,
+            SlackDeliverer(clients),
+            self.clock,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            backoff_max_seconds=settings.delivery_backoff_max_seconds,
+            warn_after_attempts=settings.delivery_alert_attempts,
+        )
+        self._sessions = session_factory(engine)
+        self._tenants: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Event | None = None
+
+    # --- the work after the ack ----------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._guarded(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:  # a bug: logged loudly, never shown as a traceback in a channel
+            log.exception("handling a Slack request failed")
+
+    async def settle(self) -> None:
+        """Wait for the work already handed on (tests and shutdown use this)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def tenant_id(self, team_id: str) -> int:
+        if team_id not in self._tenants:
+            with self._sessions.begin() as db:
+                self._tenants[team_id] = ensure_tenant(db, PLATFORM, team_id).id
+        return self._tenants[team_id]
+
+    async def step(self, team_id: str, session_id: int, event: Event, key: str | None) -> None:
+        def work() -> None:
+            if self.service.tenant_of(session_id) != self.tenant_id(team_id):
+                log.warning("a button from workspace %s named another's session", team_id)
+                return
+            self.service.handle(session_id, event, key)
+
+        await asyncio.to_thread(work)
+        self.wake()
+
+    async def in_thread(
+        self, message_team: str, channel: str, thread: str, event: Event, key: str
+    ) -> None:
+        def work() -> None:
+            session_id = self.service.in_thread(self.tenant_id(message_team), channel, thread)
+            if session_id is not None:
+                self.service.handle(session_id, event, key)
+
+        await asyncio.to_thread(work)
+        self.wake()
+
+    # --- the outbox's pump ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def pump_once(self) -> int:
+        self.service.fire_due()
+        return self.dispatcher.deliver_pending()
+
+    async def pump(self, stop: asyncio.Event) -> None:
+        """Fire due deadlines and deliver the outbox until `stop`, at once when woken."""
+        self._wake = asyncio.Event()
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.pump_once)
+            except Exception:
+                log.exception("delivering the outbox failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), PUMP_SECONDS)
+            self._wake.clear()
+
+
+def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None = None) -> AsyncApp:
+    slack = runtime.slack
+    token = None if oauth_settings else slack.bot_token
+    app = AsyncApp(
+        signing_secret=slack.signing_secret or "",
+        client=AsyncWebClient(token=token, base_url=slack.api_url),
+        oauth_settings=oauth_settings,
+        process_before_response=True,
+    )
+
+    @app.command("/peer")
+    async def peer(
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        respond: Callable[..., Awaitable[Any]],
+    ) -> None:
+        text = str(body.get("text") or "")
+        request = commands.parse(text)
+        if isinstance(request, commands.Problem):
+            await ack(response_type="ephemeral", text=request.message)
+            return
+        await ack()
+        team, user = str(body.get("team_id")), str(body.get("user_id"))
+        caller = Caller(
+            platform=PLATFORM,
+            tenant=team,
+            space_id=str(body.get("channel_id")),
+            member=user,
+            event_key=f"slack:{team}:command:{body.get('trigger_id')}",
+        )
+
+        async def answer() -> None:
+            try:
+                spaces = SlackSpaces(runtime.clients.for_team(team))
+                reply = await asyncio.to_thread(runtime.desk.answer, text, caller, spaces)
+            except Exception:
+                log.exception("/peer %s failed", text)
+                await respond(response_type="ephemeral", text=SORRY)
+                return
+            runtime.wake()
+            await respond(response_type="ephemeral", text=reply.text)
+
+        runtime.spawn(answer())
+
+    @app.event("message")
+    async def message(body: dict[str, Any]) -> None:
+        said = thread_message(body)
+        if said is None:
+            return
+        runtime.spawn(
+            runtime.in_thread(
+                said.team_id,
+                said.channel,
+                said.thread_ts,
+                MessagePosted(said.user, said.text),
+                said.event_key,
+            )
+        )
+
+    @app.action(re.compile(r"^peerset_"))
+    async def button(
+        ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        press = pressed(body)
+        if press is None:
+            return
+        if press.name == "action":
+            await client.views_open(
+                trigger_id=press.trigger_id, view=action_modal(press.session_id)
+            )
+            return
+        event = button_event(press)
+        if event is not None:
+            runtime.spawn(runtime.step(press.team_id, press.session_id, event, press.event_key))
+
+    @app.view("peerset_record_action")
+    async def record(
+        ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        value = ((view.get("state") or {}).get("values") or {}).get("action", {}).get("text", {})
+        text = str(value.get("value") or "").strip()
+        if not text:
+            await ack(
+                response_action="errors", errors={"action": "Write the action you will take."}
+            )
+            return
+        await ack()
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id"))
+        session_id = int(str(view.get("private_metadata") or "0"))
+        key = f"slack:{team}:view:{view.get('id')}:{view.get('hash')}"
+        runtime.spawn(runtime.step(team, session_id, RecordAction(str(user.get("id")), text), key))
+
+    return app

@@ -1,0 +1,58 @@
+"""Which Web API client speaks for which workspace: one bot token, or the OAuth installations."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store import InstallationStore
+from sqlalchemy import Engine, select
+
+from adapters.slack.settings import SlackSettings
+from bot.store import SessionRecord, Tenant, session_factory
+
+# Slack answers 429 with Retry-After; slack_sdk waits that long and tries again. A post that still
+# fails stays in Peerset's outbox and is retried with backoff.
+RETRIES = 3
+
+
+class ClientBook:
+    def __init__(
+        self, engine: Engine, slack: SlackSettings, installations: InstallationStore | None = None
+    ) -> None:
+        self.slack = slack
+        self.installations = installations
+        self._sessions = session_factory(engine)
+        self._clients: dict[str, WebClient] = {}
+
+    def client(self, token: str) -> WebClient:
+        if token not in self._clients:
+            self._clients[token] = WebClient(
+                token=token,
+                base_url=self.slack.api_url,
+                retry_handlers=[
+                    RateLimitErrorRetryHandler(max_retry_count=RETRIES),
+                    ConnectionErrorRetryHandler(max_retry_count=RETRIES),
+                ],
+            )
+        return self._clients[token]
+
+    def for_team(self, team_id: str) -> WebClient:
+        if self.installations is None:
+            assert self.slack.bot_token is not None
+            return self.client(self.slack.bot_token)
+        bot = self.installations.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            raise LookupError(f"Peerset is not installed in workspace {team_id}")
+        return self.client(bot.bot_token)
+
+    def for_session(self, session_id: int) -> WebClient:
+        with self._sessions() as db:
+            team_id = db.scalars(
+                select(Tenant.external_id)
+                .join(SessionRecord, SessionRecord.tenant_id == Tenant.id)
+                .where(SessionRecord.id == session_id)
+            ).one()
+        return self.for_team(team_id)

@@ -1,0 +1,105 @@
+"""`peerset run slack`: Socket Mode, or HTTP mode on aiohttp (Bolt's AsyncApp server)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.app import SlackRuntime, build_app
+from adapters.slack.clients import ClientBook
+from adapters.slack.oauth import installation_stores
+from adapters.slack.settings import SlackSettings
+from bot.settings import Settings
+from bot.store import make_engine, upgrade
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass
+class Running:
+    """A Slack bot serving HTTP: what a caller (or a test) needs to talk to it and stop it."""
+
+    runtime: SlackRuntime
+    app: AsyncApp
+    port: int
+    stop: asyncio.Event
+    _runner: web.AppRunner
+    _pump: asyncio.Task[None]
+
+    async def close(self) -> None:
+        self.stop.set()
+        await self._pump
+        await self.runtime.settle()
+        await self._runner.cleanup()
+
+
+def prepare(
+    settings: Settings, slack: SlackSettings, *, http: bool
+) -> tuple[SlackRuntime, AsyncApp]:
+    slack.check(http=http)
+    url = settings.effective_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    sync_store, oauth_settings = installation_stores(slack, engine) if slack.oauth else (None, None)
+    runtime = SlackRuntime(settings, slack, engine, ClientBook(engine, slack, sync_store))
+    return runtime, build_app(runtime, oauth_settings)
+
+
+async def start_http(
+    settings: Settings, slack: SlackSettings, host: str = "127.0.0.1", port: int = 3000
+) -> Running:
+    runtime, app = prepare(settings, slack, http=True)
+    runner = web.AppRunner(app.web_app(path=EVENTS_PATH, port=port))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    stop = asyncio.Event()
+    pump = asyncio.get_running_loop().create_task(runtime.pump(stop))
+    log.info("Peerset listens for Slack on http://%s:%s%s", host, bound, EVENTS_PATH)
+    return Running(runtime, app, bound, stop, runner, pump)
+
+
+async def _serve_http(settings: Settings, slack: SlackSettings, host: str, port: int) -> None:
+    running = await start_http(settings, slack, host, port)
+    print(f"Peerset is listening for Slack on http://{host}:{running.port}{EVENTS_PATH}")
+    await _until_signalled(running.stop)
+    await running.close()
+
+
+async def _serve_socket(settings: Settings, slack: SlackSettings) -> None:
+    runtime, app = prepare(settings, slack, http=False)
+    handler = AsyncSocketModeHandler(app, slack.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    stop = asyncio.Event()
+    pump = asyncio.get_running_loop().create_task(runtime.pump(stop))
+    print("Peerset is connected to Slack in Socket Mode.")
+    await _until_signalled(stop)
+    await pump
+    await runtime.settle()
+    await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def _until_signalled(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def run(settings: Settings, *, http: bool, host: str, port: int) -> None:
+    slack = SlackSettings()
+    if http:
+        asyncio.run(_serve_http(settings, slack, host, port))
+    else:
+        slack.check(http=False)
+        asyncio.run(_serve_socket(settings, slack))
