@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from adapters.slack.settings import SlackSettings
 
-# Everything the app does, and nothing more; the manifest asks for the same.
+# Everything the app does, and nothing more; the manifests ask for the same (a test checks).
 SCOPES = (
     "commands",
     "chat:write",
@@ -29,6 +29,7 @@ SCOPES = (
     "groups:read",
     "groups:history",
     "im:write",
+    "im:history",
     "users:read",
 )
 STATE_EXPIRY_SECONDS = 600
