@@ -126,18 +126,18 @@ def _set(words: list[str]) -> Request | Problem:
     action = words[0].lower() if words else ""
     rest = words[1:]
     if action == "create":
-        names = [w for w in rest if mention(w) is None]
-        people = [w for w in rest if mention(w) is not None]
-        if not names:
+        if all(mention(w) is not None for w in rest):
             return Problem("Name the set: /peer set create NAME @member @member ...")
-        if rest[: len(names)] != names:
+        if mention(rest[0]) is not None:
             return Problem("Put the set's name first: /peer set create NAME @member @member ...")
-        members = _members(people, "/peer set create leaders @ana @ben")
+        # The name runs up to the first mention; after it, a plain word is a missed mention.
+        cut = next((i for i, w in enumerate(rest) if mention(w) is not None), len(rest))
+        members = _members(rest[cut:], "/peer set create leaders @ana @ben")
         if isinstance(members, Problem):
             return members
         if not members:
             return Problem("Name the members too: /peer set create NAME @member @member ...")
-        return SetCreate(" ".join(names), members)
+        return SetCreate(" ".join(rest[:cut]), members)
     if action in ("add", "remove"):
         if len(rest) != 1 or mention(rest[0]) is None:
             return Problem(f"Name one member: /peer set {action} @member")

@@ -103,11 +103,17 @@ class SlackWorld:
 
 
 @asynccontextmanager
-async def slack_world(tmp_path: Path, database_url: str | None = None) -> AsyncIterator[SlackWorld]:
+async def slack_world(
+    tmp_path: Path, database_url: str | None = None, **settings_overrides: Any
+) -> AsyncIterator[SlackWorld]:
+    """The app and the double; `settings_overrides` go to `get_settings` (e.g.
+    `delivery_backoff_seconds=0.05`)."""
     with SlackApiDouble(team_id=TEAM) as api:
         for user in ("U1", "U2", "U3", "U4"):
             api.add_user(user, real_name=f"Member {user}")
-        settings = get_settings(data_dir=tmp_path / "data", database_url=database_url)
+        settings = get_settings(
+            data_dir=tmp_path / "data", database_url=database_url, **settings_overrides
+        )
         slack = SlackSettings.model_validate(
             {
                 "SLACK_BOT_TOKEN": "xoxb-test-token",

@@ -135,7 +135,9 @@ def test_an_effect_that_reached_the_platform_before_a_crash_is_not_sent_again(
     with pytest.raises(SystemExit):
         dying.deliver_pending()
     assert len(platform.delivered) == 1
-    # A new worker, same platform: it asks the platform by the effect's id before sending.
+    # A new worker, same platform, once the dead worker's claim has run out: it asks the
+    # platform by the effect's id before sending.
+    world.clock.advance(timedelta(seconds=dying.lease_seconds + 1))
     restarted = Dispatcher(world.engine, _Honest(platform), world.clock)
     restarted.deliver_pending()
     ids = [effect_id for effect_id, _ in platform.delivered]
@@ -236,3 +238,44 @@ def _version(world, session_id: int) -> int:  # type: ignore[no-untyped-def]
         record = db.get(SessionRecord, session_id)
         assert record is not None
         return record.version
+
+
+def test_two_workers_delivering_at_once_post_each_effect_once(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    other = make_world(db_url, migrate=False)
+    platform = RecordingPlatform()
+    workers = [
+        Dispatcher(world.engine, platform, world.clock),
+        Dispatcher(other.engine, platform, world.clock),
+    ]
+    expected = workers[0].pending()
+    barrier = threading.Barrier(2)
+
+    def drain(dispatcher: Dispatcher) -> None:
+        barrier.wait()
+        for _ in range(20):
+            if dispatcher.deliver_pending() == 0 and dispatcher.pending() == 0:
+                return
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [effect_id for effect_id, _ in platform.delivered]
+    assert len(ids) == expected == len(set(ids))
+    assert workers[0].pending() == 0
+
+
+def test_a_step_that_changes_nothing_but_a_nudge_still_moves_the_version(db_url: str) -> None:
+    world = make_world(db_url)
+    session_id = world.start()
+    before = _version(world, session_id)
+    world.service.handle(session_id, Done("carol"))  # not carol's to press: a nudge only
+    world.service.handle(session_id, Done("carol"))
+    assert _version(world, session_id) == before + 2
+    world.dispatcher.deliver_pending()
+    nudges = [e for _, e in world.platform.delivered if isinstance(e, Nudge)]
+    assert len(nudges) == 2

@@ -69,12 +69,16 @@ class SlackSpaces:
         try:
             self.client.conversations_invite(channel=space_id, users=member)
         except SlackApiError as exc:
+            if exc.response.get("error") == "already_in_channel":
+                return  # already there: what was asked for
             raise SpaceError(_refusal("invite them to the channel", exc)) from None
 
     def remove(self, space_id: str, member: str) -> None:
         try:
             self.client.conversations_kick(channel=space_id, user=member)
         except SlackApiError as exc:
+            if exc.response.get("error") == "not_in_channel":
+                return  # gone already: what was asked for
             raise SpaceError(_refusal("remove them from the channel", exc)) from None
 
 

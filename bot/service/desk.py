@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import commands
 from bot.engine import SetupError
+from bot.engine.effects import Nudge, NudgeReason
 from bot.engine.events import FacilitatorCommand
 from bot.engine.state import SessionState
 from bot.engine.wording import at, names
@@ -114,7 +115,17 @@ class Desk:
                         "No session is running in this set. Start one: /peer start", ok=False
                     )
                 event = FacilitatorCommand(caller.member, command, minutes)
-                self.service.handle(session_id, event, caller.event_key)
+                outcome = self.service.handle(session_id, event, caller.event_key)
+                refusals = [
+                    e.text
+                    for e in outcome.effects
+                    if isinstance(e, Nudge)
+                    and e.member == caller.member
+                    and e.reason is NudgeReason.NOT_ALLOWED
+                ]
+                if refusals and len(refusals) == len(outcome.effects):
+                    # The session said no (and why): the caller hears that, not "done".
+                    return Answer(" ".join(refusals), ok=False, session_id=session_id)
                 return Answer(f"/peer {command.value}: done.", session_id=session_id)
         raise AssertionError(f"unhandled request {request!r}")
 
@@ -149,21 +160,25 @@ class Desk:
         )
 
     def _change(self, peer_set: PeerSet, member: str, spaces: Spaces, *, add: bool) -> Answer:
-        with self._sessions.begin() as db:
-            fresh = db.get(PeerSet, peer_set.id)
-            assert fresh is not None
-            changed = (
-                add_member(db, fresh, member, member) if add else remove_member(db, fresh, member)
-            )
-        if not changed:
+        with self._sessions() as db:
+            present = member in set_members(db, peer_set.id)
+        if present == add:
             where = "already in" if add else "not in"
             return Answer(f"{at(member)} is {where} this set.", ok=False)
+        # The platform first: if it refuses (SpaceError), the set stays as it was.
         assert peer_set.space_id is not None
         if add:
             spaces.invite(peer_set.space_id, member)
-            return Answer(f"{at(member)} has joined the set.")
-        spaces.remove(peer_set.space_id, member)
-        return Answer(f"{at(member)} has left the set.")
+        else:
+            spaces.remove(peer_set.space_id, member)
+        with self._sessions.begin() as db:
+            fresh = db.get(PeerSet, peer_set.id)
+            assert fresh is not None
+            if add:
+                add_member(db, fresh, member, member)
+            else:
+                remove_member(db, fresh, member)
+        return Answer(f"{at(member)} has {'joined' if add else 'left'} the set.")
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -171,6 +186,8 @@ class Desk:
         self, protocol_name: str | None, mentioned: Sequence[str], caller: Caller, spaces: Spaces
     ) -> Answer:
         peer_set = self._set_here(caller)
+        # A protocol named wrongly is answered before anything is made for the session.
+        named = load_named(protocol_name, self.own_protocols) if protocol_name else None
         if peer_set is None:
             if not mentioned:
                 return Answer(
@@ -178,12 +195,11 @@ class Desk:
                     "to make a new set: /peer start [PROTOCOL] @member @member ...",
                     ok=False,
                 )
-            made = self._create_set(
-                f"peers {caller.member} {len(mentioned) + 1}", mentioned, caller, spaces
-            )
+            name = self._free_name(caller, f"peers {caller.member} {len(mentioned) + 1}")
+            made = self._create_set(name, mentioned, caller, spaces)
             if not made.ok:
                 return made
-            peer_set = self._set_named(caller, f"peers {caller.member} {len(mentioned) + 1}")
+            peer_set = self._set_named(caller, name)
             presenters: tuple[str, ...] = (caller.member,)
         else:
             presenters = tuple(mentioned) or (caller.member,)
@@ -194,11 +210,7 @@ class Desk:
                 ok=False,
                 session_id=running,
             )
-        protocol = (
-            load_named(protocol_name, self.own_protocols)
-            if protocol_name
-            else load_setting(peer_set.protocol, self.own_protocols)
-        )
+        protocol = named or load_setting(peer_set.protocol, self.own_protocols)
         with self._sessions() as db:
             members = tuple(set_members(db, peer_set.id))
         if caller.member not in members:
@@ -212,6 +224,18 @@ class Desk:
             event_key=caller.event_key,
         )
         return Answer(f"{protocol.title} is starting in a new thread.", session_id=session_id)
+
+    def _free_name(self, caller: Caller, base: str) -> str:
+        """`base`, or `base-2`, `base-3`...: the first name no set of the caller's workspace has
+        (a set made by `/peer start @member ...` has a name nobody chose)."""
+        with self._sessions() as db:
+            tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            db.commit()
+            name, n = base, 1
+            while _set_by_name(db, tenant.id, name) is not None:
+                n += 1
+                name = f"{base}-{n}"
+            return name
 
     def _set_named(self, caller: Caller, name: str) -> PeerSet:
         with self._sessions() as db:
