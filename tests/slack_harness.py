@@ -56,7 +56,10 @@ class SlackWorld:
     async def command(self, user: str, text: str, channel: str) -> tuple[int, str]:
         n = next(_ts)
         body = slash_command_body(
-            text=text, user_id=user, channel_id=channel, team_id=TEAM,
+            text=text,
+            user_id=user,
+            channel_id=channel,
+            team_id=TEAM,
             response_url=f"{self.api.response_url_base}commands/{n}",
         )
         answer = await post(self.http, self.url, body, SECRET)
@@ -74,11 +77,17 @@ class SlackWorld:
         await self.settle()
         return answer
 
-    async def press(self, user: str, action: str, session_id: int, channel: str,
-                    thread_ts: str) -> tuple[int, str]:
+    async def press(
+        self, user: str, action: str, session_id: int, channel: str, thread_ts: str
+    ) -> tuple[int, str]:
         body = block_actions_body(
-            user_id=user, team_id=TEAM, channel_id=channel, message_ts=thread_ts,
-            thread_ts=thread_ts, action_id=f"peerset_{action}", value=str(session_id),
+            user_id=user,
+            team_id=TEAM,
+            channel_id=channel,
+            message_ts=thread_ts,
+            thread_ts=thread_ts,
+            action_id=f"peerset_{action}",
+            value=str(session_id),
         )
         answer = await post(self.http, self.url, body, SECRET)
         await self.settle()
@@ -86,7 +95,9 @@ class SlackWorld:
 
     async def submit_action(self, user: str, session_id: int, text: str) -> tuple[int, str]:
         body = view_submission_body(
-            user_id=user, team_id=TEAM, callback_id="peerset_record_action",
+            user_id=user,
+            team_id=TEAM,
+            callback_id="peerset_record_action",
             private_metadata=str(session_id),
             state_values={"action": {"text": {"type": "plain_text_input", "value": text}}},
         )
@@ -98,8 +109,11 @@ class SlackWorld:
         return self.api.messages(channel, thread_ts=thread_ts)
 
     def ephemerals(self, user: str) -> list[str]:
-        return [str(c.args.get("text")) for c in self.api.calls_to("chat.postEphemeral")
-                if c.args.get("user") == user]
+        return [
+            str(c.args.get("text"))
+            for c in self.api.calls_to("chat.postEphemeral")
+            if c.args.get("user") == user
+        ]
 
 
 @asynccontextmanager

@@ -3,5 +3,12 @@
 from bot.service.dispatch import Deliverer, Delivery, Dispatcher, Receipt
 from bot.service.sessions import Outcome, SessionService, UnknownSession
 
-__all__ = ["Deliverer", "Delivery", "Dispatcher", "Outcome",
-    "Receipt", "SessionService", "UnknownSession"]
+__all__ = [
+    "Deliverer",
+    "Delivery",
+    "Dispatcher",
+    "Outcome",
+    "Receipt",
+    "SessionService",
+    "UnknownSession",
+]
