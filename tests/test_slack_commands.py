@@ -94,9 +94,7 @@ def _texts(world: SlackWorld, channel: str, thread: str) -> list[str]:
 
 def _version(world: SlackWorld, session_id: int) -> int:
     with world.running.runtime.service._sessions() as db:
-        return db.scalars(
-            select(SessionRecord.version).where(SessionRecord.id == session_id)
-        ).one()
+        return db.scalars(select(SessionRecord.version).where(SessionRecord.id == session_id)).one()
 
 
 # --- help, protocols, unknown words --------------------------------------------------------
@@ -170,8 +168,7 @@ def test_set_create_with_wrong_input_says_what_is_right(tmp_path: Path) -> None:
             f"Name the members too: {usage}"
         )
         assert await _refused(world, "U1", "set create circle <@U2> bea", GENERAL) == (
-            "`bea` is not a member: mention people with @, e.g. "
-            "/peer set create leaders @ana @ben"
+            "`bea` is not a member: mention people with @, e.g. /peer set create leaders @ana @ben"
         )
         assert await _refused(world, "U1", "set create <@U2> circle <@U3>", GENERAL) == (
             f"Put the set's name first: {usage}"
@@ -377,8 +374,7 @@ def test_session_controls_show_in_the_thread(tmp_path: Path) -> None:
         assert await _ask(world, "U3", "pause", channel) == "/peer pause: done."
         assert "<@U3> paused the session. Take a breath." in _texts(world, channel, thread)
         assert await _ask(world, "U1", "status", channel) == (
-            "Peer mentoring round: paused in Clarifying questions, <@U1> presenting, "
-            "<@U3>'s turn."
+            "Peer mentoring round: paused in Clarifying questions, <@U1> presenting, <@U3>'s turn."
         )
         # What the session refuses is answered with why, and changes nothing.
         version = _version(world, session_id)
@@ -470,9 +466,7 @@ def test_a_command_from_a_non_member_gets_a_nudge_not_a_change(tmp_path: Path) -
             answer = await _ask(world, "U4", text, channel)
             assert answer == "You are not a member of this session.", text
         nudges = [
-            c.args
-            for c in world.api.calls_to("chat.postEphemeral")
-            if c.args.get("user") == "U4"
+            c.args for c in world.api.calls_to("chat.postEphemeral") if c.args.get("user") == "U4"
         ]
         assert len(nudges) == 3
         assert all(n["text"] == "You are not a member of this session." for n in nudges)
