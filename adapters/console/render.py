@@ -8,11 +8,12 @@ from datetime import datetime
 from bot.engine.effects import Button, CloseSpace, Effect, Nudge, OpenSpace, Post
 
 _MENTION = re.compile(r"<@([^>]+)>")
+# Each button with the line that presses it here.
 _BUTTONS = {
-    Button.DONE: "[Done]",
-    Button.PASS: "[Pass]",
-    Button.AGREE: "[Agree]",
-    Button.ACTION: "[Record an action]",
+    Button.DONE: "[Done: /done]",
+    Button.PASS: "[Pass: /pass]",
+    Button.AGREE: "[Agree: /agree]",
+    Button.ACTION: "[Record an action item: /action TEXT]",
 }
 
 

@@ -449,7 +449,11 @@ def _on_action(state: SessionState, event: RecordAction, fx: Effects) -> Session
         _nudge(fx, member, "You are not a member of this session.")
         return state
     if not text:
-        _nudge(fx, member, "Write the action after /action, e.g. /action ask my manager by Friday.")
+        _nudge(
+            fx,
+            member,
+            "Write the action you will take, e.g. ask my manager about the deadline by Friday.",
+        )
         return state
     if len(text) > MAX_ACTION_CHARS:
         _nudge(
@@ -478,7 +482,7 @@ def _on_command(
             _nudge(
                 fx,
                 member,
-                f"Only {at(state.facilitator or '')}, the facilitator, can use /{command}.",
+                f"Only {at(state.facilitator or '')}, the facilitator, can {command.value} the session.",
             )
         return state
     if command is Command.END:
@@ -486,7 +490,7 @@ def _on_command(
     if command is Command.RESUME:
         return _resume(state, member, now, fx)
     if state.status is Status.PAUSED:
-        _nudge(fx, member, f"The session is paused; /resume it before /{command}.")
+        _nudge(fx, member, f"The session is paused; resume it before you {command.value}.")
         return state
     if command is Command.PAUSE:
         fx.append(Post(PostKind.PAUSED, f"{at(member)} paused the session. Take a breath."))
@@ -498,7 +502,7 @@ def _on_command(
         return _end_phase(state, now, fx)
     if command is Command.SKIP:
         if state.turn is None:
-            _nudge(fx, member, "Nobody holds a turn just now; /next moves on to the next part.")
+            _nudge(fx, member, "Nobody holds a turn just now; next moves on to the next part.")
             return state
         return _end_turn(state, now, fx, "skip")
     return _extend(state, member, event.minutes, fx)
@@ -506,7 +510,7 @@ def _on_command(
 
 def _extend(state: SessionState, member: str, minutes: int | None, fx: Effects) -> SessionState:
     if minutes is None or not 1 <= minutes <= MAX_EXTEND_MINUTES:
-        _nudge(fx, member, f"Extend by 1 to {MAX_EXTEND_MINUTES} minutes, e.g. /extend 5.")
+        _nudge(fx, member, f"Extend by 1 to {MAX_EXTEND_MINUTES} minutes, e.g. extend 5.")
         return state
     if state.phase_deadline is None and state.turn_deadline is None:
         _nudge(fx, member, f"{state.phase.title} has no time limit to extend.")

@@ -60,7 +60,7 @@ def session_started(state: SessionState) -> str:
         f"Facilitator: {state.facilitator}."
         if state.facilitator
         else (
-            "No facilitator: I keep time, and anyone may use /next, /skip, /extend, /pause or /end."
+            "No facilitator: I keep time, and anyone may move us on: next, skip, extend, pause or end."
         )
     )
     return (
@@ -86,11 +86,11 @@ def phase_intro(state: SessionState) -> str:
     if phase.contract:
         rules = state.protocol.contracts[phase.contract]
         lines.append("Our ground rules:\n" + "\n".join(f"- {r}" for r in rules))
-        lines.append("Press Agree (or /agree) if you will keep them.")
+        lines.append("Press Agree if you will keep them.")
     if phase.stems and phase.speaking not in (Speaking.ROUND, Speaking.QUESTIONS):
         lines.append("Stems you might use: " + stem_list(state, phase))
     if phase.asks_for_actions:
-        lines.append("Record each action you commit to with /action followed by the action.")
+        lines.append("Record each action you commit to: press Record an action item.")
     return "\n".join(lines)
 
 
@@ -150,7 +150,7 @@ def silence(state: SessionState) -> str:
 
 
 def paused() -> str:
-    return "The session is paused. The facilitator can /resume it."
+    return "The session is paused until the facilitator resumes it."
 
 
 def advice(state: SessionState, marker: str) -> str:
