@@ -379,7 +379,7 @@ def test_session_controls_show_in_the_thread(tmp_path: Path) -> None:
         # What the session refuses is answered with why, and changes nothing.
         version = _version(world, session_id)
         assert await _ask(world, "U1", "next", channel) == (
-            "The session is paused; /resume it before /next."
+            "The session is paused; resume it first."
         )
         assert _version(world, session_id) == version + 1  # the step is recorded, nothing else
         assert world.running.runtime.service.state(session_id).turn == "U3"

@@ -8,10 +8,9 @@ Web API to a task that runs after the answer has gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -27,18 +26,15 @@ from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.inbound import button_event, pressed, thread_message
 from adapters.slack.settings import SlackSettings
 from bot import commands
-from bot.clock import Clock, SystemClock
-from bot.engine.events import Event, MessagePosted, RecordAction
-from bot.service import Dispatcher, SessionService
-from bot.service.desk import Caller, Desk, SpaceError
-from bot.service.directory import ensure_tenant
+from bot.clock import Clock
+from bot.engine.events import MessagePosted, RecordAction
+from bot.service.desk import Caller, SpaceError
+from bot.service.runtime import ChatRuntime
 from bot.settings import Settings
-from bot.store import session_factory
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-PUMP_SECONDS = 1.0
 SORRY = "Something went wrong on Peerset's side; nothing you wrote is lost. Please try again."
 
 
@@ -90,8 +86,8 @@ def _refusal(what: str, exc: SlackApiError) -> str:
     return f"Slack would not let Peerset {what}: {error}{hint}."
 
 
-class SlackRuntime:
-    """What a running Slack bot holds: the service, the desk and the outbox's pump."""
+class SlackRuntime(ChatRuntime):
+    """The shared runtime, with Slack's settings and its workspaces' Web API clients."""
 
     def __init__(
         self,
@@ -101,90 +97,9 @@ class SlackRuntime:
         clients: ClientBook,
         clock: Clock | None = None,
     ) -> None:
+        super().__init__(PLATFORM, settings, engine, SlackDeliverer(clients), clock)
         self.slack = slack
-        self.clock = clock or SystemClock()
-        self.service = SessionService(engine, self.clock)
-        self.desk = Desk(self.service, settings.protocols_dir)
         self.clients = clients
-        self.dispatcher = Dispatcher(
-            engine,
-            SlackDeliverer(clients),
-            self.clock,
-            backoff_seconds=settings.delivery_backoff_seconds,
-            backoff_max_seconds=settings.delivery_backoff_max_seconds,
-            warn_after_attempts=settings.delivery_alert_attempts,
-        )
-        self._sessions = session_factory(engine)
-        self._tenants: dict[str, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._wake: asyncio.Event | None = None
-
-    # --- the work after the ack ----------------------------------------------------------
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guarded(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except Exception:  # a bug: logged loudly, never shown as a traceback in a channel
-            log.exception("handling a Slack request failed")
-
-    async def settle(self) -> None:
-        """Wait for the work already handed on (tests and shutdown use this)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    def tenant_id(self, team_id: str) -> int:
-        if team_id not in self._tenants:
-            with self._sessions.begin() as db:
-                self._tenants[team_id] = ensure_tenant(db, PLATFORM, team_id).id
-        return self._tenants[team_id]
-
-    async def step(self, team_id: str, session_id: int, event: Event, key: str | None) -> None:
-        def work() -> None:
-            if self.service.tenant_of(session_id) != self.tenant_id(team_id):
-                log.warning("a button from workspace %s named another's session", team_id)
-                return
-            self.service.handle(session_id, event, key)
-
-        await asyncio.to_thread(work)
-        self.wake()
-
-    async def in_thread(
-        self, message_team: str, channel: str, thread: str, event: Event, key: str
-    ) -> None:
-        def work() -> None:
-            session_id = self.service.in_thread(self.tenant_id(message_team), channel, thread)
-            if session_id is not None:
-                self.service.handle(session_id, event, key)
-
-        await asyncio.to_thread(work)
-        self.wake()
-
-    # --- the outbox's pump ---------------------------------------------------------------
-
-    def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    def pump_once(self) -> int:
-        self.service.fire_due()
-        return self.dispatcher.deliver_pending()
-
-    async def pump(self, stop: asyncio.Event) -> None:
-        """Fire due deadlines and deliver the outbox until `stop`, at once when woken."""
-        self._wake = asyncio.Event()
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.pump_once)
-            except Exception:
-                log.exception("delivering the outbox failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), PUMP_SECONDS)
-            self._wake.clear()
 
 
 def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None = None) -> AsyncApp:

@@ -482,7 +482,8 @@ def _on_command(
             _nudge(
                 fx,
                 member,
-                f"Only {at(state.facilitator or '')}, the facilitator, can {command.value} the session.",
+                f"Only {at(state.facilitator or '')}, the facilitator, can {command.value} "
+                "the session.",
             )
         return state
     if command is Command.END:
@@ -490,7 +491,7 @@ def _on_command(
     if command is Command.RESUME:
         return _resume(state, member, now, fx)
     if state.status is Status.PAUSED:
-        _nudge(fx, member, f"The session is paused; resume it before you {command.value}.")
+        _nudge(fx, member, "The session is paused; resume it first.")
         return state
     if command is Command.PAUSE:
         fx.append(Post(PostKind.PAUSED, f"{at(member)} paused the session. Take a breath."))

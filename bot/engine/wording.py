@@ -60,7 +60,8 @@ def session_started(state: SessionState) -> str:
         f"Facilitator: {state.facilitator}."
         if state.facilitator
         else (
-            "No facilitator: I keep time, and anyone may move us on: next, skip, extend, pause or end."
+            "No facilitator: I keep time, and anyone may move us on "
+            "(next, skip, extend, pause or end)."
         )
     )
     return (

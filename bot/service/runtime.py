@@ -1,0 +1,125 @@
+"""The running side of a chat platform, shared by every adapter: work handed on after an ack,
+and the pump that fires due deadlines and delivers the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.clock import Clock, SystemClock
+from bot.engine.events import Event
+from bot.service.desk import Desk
+from bot.service.directory import ensure_tenant
+from bot.service.dispatch import Deliverer, Dispatcher
+from bot.service.sessions import SessionService
+from bot.settings import Settings
+from bot.store import session_factory
+
+log = logging.getLogger(__name__)
+
+PUMP_SECONDS = 1.0
+
+
+class ChatRuntime:
+    """What a running chat bot holds, on any platform: the service, the desk, and the pump that
+    fires due deadlines and delivers the outbox. Adapters hand it the work after each ack."""
+
+    def __init__(
+        self,
+        platform: str,
+        settings: Settings,
+        engine: Engine,
+        deliverer: Deliverer,
+        clock: Clock | None = None,
+    ) -> None:
+        self.platform = platform
+        self.clock = clock or SystemClock()
+        self.service = SessionService(engine, self.clock)
+        self.desk = Desk(self.service, settings.protocols_dir)
+        self.dispatcher = Dispatcher(
+            engine,
+            deliverer,
+            self.clock,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            backoff_max_seconds=settings.delivery_backoff_max_seconds,
+            warn_after_attempts=settings.delivery_alert_attempts,
+        )
+        self._sessions = session_factory(engine)
+        self._tenants: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Event | None = None
+
+    # --- the work after the ack ----------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._guarded(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:  # a bug: logged loudly, never shown as a traceback in a channel
+            log.exception("handling a %s request failed", self.platform)
+
+    async def settle(self) -> None:
+        """Wait for the work already handed on (tests and shutdown use this)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def tenant_id(self, tenant: str) -> int:
+        """The row id of a workspace (Slack) or guild (Discord), made on first sight."""
+        if tenant not in self._tenants:
+            with self._sessions.begin() as db:
+                self._tenants[tenant] = ensure_tenant(db, self.platform, tenant).id
+        return self._tenants[tenant]
+
+    async def step(self, tenant: str, session_id: int, event: Event, key: str | None) -> None:
+        """Apply an event to a session, if the session belongs to this tenant."""
+
+        def work() -> None:
+            if self.service.tenant_of(session_id) != self.tenant_id(tenant):
+                log.warning("%s %s named another's session", self.platform, tenant)
+                return
+            self.service.handle(session_id, event, key)
+
+        await asyncio.to_thread(work)
+        self.wake()
+
+    async def in_thread(self, tenant: str, space: str, thread: str, event: Event, key: str) -> None:
+        """Apply an event written in a thread, if the thread is a session's."""
+
+        def work() -> None:
+            session_id = self.service.in_thread(self.tenant_id(tenant), space, thread)
+            if session_id is not None:
+                self.service.handle(session_id, event, key)
+
+        await asyncio.to_thread(work)
+        self.wake()
+
+    # --- the outbox's pump ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def pump_once(self) -> int:
+        self.service.fire_due()
+        return self.dispatcher.deliver_pending()
+
+    async def pump(self, stop: asyncio.Event) -> None:
+        """Fire due deadlines and deliver the outbox until `stop`, at once when woken."""
+        self._wake = asyncio.Event()
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.pump_once)
+            except Exception:
+                log.exception("delivering the outbox failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), PUMP_SECONDS)
+            self._wake.clear()
