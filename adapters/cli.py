@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--host", default="0.0.0.0", help="address to listen on (with --http)")
     slack.add_argument("--port", type=int, default=3000, help="port to listen on (with --http)")
     slack.set_defaults(handler=_run_slack)
+    platforms.add_parser("discord", help="Discord, with DISCORD_TOKEN").set_defaults(
+        handler=_run_discord
+    )
 
     db = commands.add_parser("db", help="the database")
     db_what = db.add_subparsers(dest="what", required=True, metavar="ACTION")
@@ -207,6 +210,13 @@ def _run_slack(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.slack.run import run  # Slack's libraries load only when Slack is asked for
 
     run(settings, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
+def _run_discord(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.discord.run import run  # discord.py loads only when Discord is asked for
+
+    run(settings)
     return 0
 
 

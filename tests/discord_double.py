@@ -863,7 +863,24 @@ class DiscordApiDouble:
         }
         if command_guild_id is not None:
             data["guild_id"] = command_guild_id
+        mentioned = self._user_option_values(data["options"])
+        if mentioned:
+            # Discord resolves USER options into user and member objects beside the options.
+            with self._lock:
+                data["resolved"] = {
+                    "users": {u: self._users[u] for u in mentioned},
+                    "members": {u: self._member_object(u, with_user=False) for u in mentioned},
+                }
         return self._interaction_payload(2, user_id, channel_id, data, locale=locale)
+
+    @classmethod
+    def _user_option_values(cls, options: Sequence[JsonDict]) -> list[str]:
+        found: list[str] = []
+        for option in options:
+            if option.get("type") == 6:
+                found.append(str(option["value"]))
+            found.extend(cls._user_option_values(option.get("options") or []))
+        return found
 
     def interaction_autocomplete(
         self,

@@ -135,8 +135,9 @@ def test_an_unknown_subcommand_is_answered_with_the_usage(tmp_path: Path) -> Non
 def test_set_create_makes_a_private_channel_and_invites_the_members(tmp_path: Path) -> None:
     async def scenario(world: SlackWorld) -> None:
         answer = await _ask(world, "U1", "set create circle <@U2|bea> <@U3>", GENERAL)
+        channel = world.api.channel_id("peer-circle")
         assert answer == (
-            "Set 'circle' is ready with <@U1>, <@U2> and <@U3> in its private channel. "
+            f"Set 'circle' is ready with <@U1>, <@U2> and <@U3>; it meets in <#{channel}>. "
             "Start a session there with /peer start."
         )
         created = world.api.calls_to("conversations.create")

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from adapters.slack.blocks import action_modal
 from adapters.slack.clients import ClientBook
 from adapters.slack.deliver import SlackDeliverer
-from adapters.slack.inbound import button_event, pressed, thread_message
+from adapters.slack.inbound import pressed, thread_message
 from adapters.slack.settings import SlackSettings
 from bot import commands
 from bot.clock import Clock
@@ -174,7 +174,7 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
                 trigger_id=press.trigger_id, view=action_modal(press.session_id)
             )
             return
-        event = button_event(press)
+        event = commands.pressed(press.name, press.user)
         if event is not None:
             runtime.spawn(runtime.step(press.team_id, press.session_id, event, press.event_key))
 

@@ -22,7 +22,6 @@ CONTROLS = (
     ("resume", "Resume"),
     ("end", "End"),
 )
-EXTEND_BY = 5
 # Posts that open a phase or a turn carry the facilitator's controls.
 WITH_CONTROLS = (PostKind.PHASE, PostKind.TURN, PostKind.PAUSED)
 

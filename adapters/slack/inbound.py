@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.blocks import ACTION_PREFIX, EXTEND_BY
-from bot.engine.events import Agree, Command, Done, Event, FacilitatorCommand, Pass
+from adapters.slack.blocks import ACTION_PREFIX
 
 # A file shared with a comment is still the member speaking; every other subtype (edits,
 # deletions, joins, bot posts, broadcasts) is not.
@@ -77,18 +76,3 @@ def pressed(body: dict[str, Any]) -> Pressed | None:
         trigger_id=trigger,
         event_key=f"slack:{team_id}:action:{user}:{action.get('action_ts') or trigger}",
     )
-
-
-def button_event(press: Pressed) -> Event | None:
-    """The engine event a button stands for; None for the action-item button (a form opens)."""
-    if press.name == "done":
-        return Done(press.user)
-    if press.name == "pass":
-        return Pass(press.user)
-    if press.name == "agree":
-        return Agree(press.user)
-    if press.name.startswith("control_"):
-        command = Command(press.name.removeprefix("control_"))
-        minutes = EXTEND_BY if command is Command.EXTEND else None
-        return FacilitatorCommand(press.user, command, minutes)
-    return None

@@ -89,7 +89,7 @@ class Desk:
             case commands.Help():
                 return Answer(commands.USAGE)
             case commands.Protocols():
-                return Answer("Protocols: " + ", ".join(self._protocol_names()))
+                return Answer("Protocols: " + ", ".join(self.protocol_names()))
             case commands.SetCreate(name=name, members=members):
                 return self._create_set(name, members, caller, spaces)
             case commands.Start(protocol=protocol, members=members):
@@ -152,10 +152,17 @@ class Desk:
         space_id = spaces.create(space_name(name), everyone)
         with self._sessions.begin() as db:
             tenant = ensure_tenant(db, caller.platform, caller.tenant)
+            there = set_in_space(db, tenant.id, space_id)
+            if there is not None:
+                return Answer(
+                    f"This channel already has a set, {there.name!r}; make the new set in "
+                    "another channel.",
+                    ok=False,
+                )
             peer_set = ensure_set(db, tenant.id, name, DEFAULT_PROTOCOL, [(m, m) for m in everyone])
             peer_set.space_id = space_id
         return Answer(
-            f"Set {name!r} is ready with {names(everyone)} in its private channel. "
+            f"Set {name!r} is ready with {names(everyone)}; it meets in <#{space_id}>. "
             "Start a session there with /peer start."
         )
 
@@ -250,7 +257,7 @@ class Desk:
             return Answer(f"No session is running in {peer_set.name!r}. Start one: /peer start")
         return Answer(status_line(self.service.state(session_id)), session_id=session_id)
 
-    def _protocol_names(self) -> list[str]:
+    def protocol_names(self) -> list[str]:
         own = (
             sorted(p.stem for p in self.own_protocols.glob("*.yaml")) if self.own_protocols else []
         )
