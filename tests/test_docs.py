@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from adapters.discord.settings import DiscordSettings
 from adapters.slack.oauth import SCOPES
 from adapters.slack.settings import SlackSettings
 from bot.settings import Settings, env_var
@@ -30,9 +31,9 @@ def test_every_setting_is_in_the_readme_with_its_description() -> None:
         row = rows.get(env_var(name))
         assert row is not None, f"{env_var(name)} is missing from the README's settings table"
         assert (field.description or "") in row
-    for field in SlackSettings.model_fields.values():
+    for field in [*SlackSettings.model_fields.values(), *DiscordSettings.model_fields.values()]:
         alias = str(field.validation_alias)
-        assert alias in rows, f"{alias} is missing from the README's Slack settings table"
+        assert alias in rows, f"{alias} is missing from the README's platform settings tables"
         assert (field.description or "") in rows[alias]
 
 
