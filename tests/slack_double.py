@@ -17,11 +17,20 @@ faults can be injected per method (`fail_next` for HTTP 429 rate limiting, `erro
 
 Methods not modelled here answer `{"ok": false, "error": "unknown_method"}` (still recorded);
 `add_response` can supply an answer for them.
+
+It also serves Socket Mode: `apps.connections.open` (with an app-level `xapp-` token) answers a
+`ws://` URL on the same port; a client connecting there is greeted with `{"type": "hello"}`, its
+pings are answered with pongs, and the test pushes envelopes to it with `send_envelope` and reads
+the client's acknowledgements back with `socket_acks` / `wait_for_ack`::
+
+    envelope_id = slack.send_envelope("slash_commands", slash_command_body(text="help"))
+    ack = slack.wait_for_ack(envelope_id)  # {"envelope_id": ..., "payload": ...?}
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import copy
 import json
@@ -33,11 +42,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-__all__ = ["Call", "SlackApiDouble"]
+__all__ = ["Call", "SlackApiDouble", "socket_payload"]
 
 T = TypeVar("T")
 JsonDict = dict[str, Any]
@@ -52,6 +62,12 @@ _DEFAULT_SCOPES = (
     "channels:manage,groups:write,im:write,mpim:write,chat:write,commands,"
     "channels:history,groups:history,im:history,users:read"
 )
+_SOCKET_PATH = "/socket"
+_SOCKET_MAX_MESSAGE = 1024 * 1024
+_SOCKET_CLOSE_TIMEOUT = 2.0
+_SOCKET_ENDS = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
+# Interactive payloads whose envelope lets the ack carry a response (the others: Slack says no).
+_RESPONSE_PAYLOAD_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
 
 
 @dataclass(frozen=True)
@@ -181,6 +197,27 @@ def _int_arg(value: Any, default: int) -> int:
         return default
 
 
+def socket_payload(body: Mapping[str, Any] | str) -> JsonDict:
+    """A Socket Mode envelope's `payload` from a dict, or from a request body as Slack would
+    POST it in HTTP mode: a JSON object (Events API), a form with one `payload` field
+    (interactivity), or a form of fields (a slash command, whose fields come as JSON strings)."""
+    if not isinstance(body, str):
+        return copy.deepcopy(dict(body))
+    text = body.strip()
+    if text.startswith("{"):
+        decoded = json.loads(text)
+        if not isinstance(decoded, dict):
+            raise ValueError("a Socket Mode payload is a JSON object")
+        return decoded
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        decoded = json.loads(fields["payload"])
+        if not isinstance(decoded, dict):
+            raise ValueError("a Socket Mode payload is a JSON object")
+        return decoded
+    return fields
+
+
 class SlackApiDouble:
     """A stateful stand-in for Slack's Web API on 127.0.0.1, running in a background thread.
 
@@ -223,6 +260,15 @@ class SlackApiDouble:
         self._views: dict[str, JsonDict] = {}
         self._ts_counter = 0
         self._id_counter = 0
+        # Socket Mode: tickets issued by apps.connections.open, the open connections (used only
+        # on the server's loop), and what the clients sent back.
+        self._tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_connections = 0
+        self._socket_pings = 0
+        self._socket_acks: list[JsonDict] = []
+        self._socket_other: list[str] = []
+        self._envelopes: list[JsonDict] = []
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,6 +358,10 @@ class SlackApiDouble:
         if thread is None or loop is None:
             return
         if not loop.is_closed():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._close_sockets(), loop).result(
+                    self.start_timeout
+                )
             loop.call_soon_threadsafe(loop.stop)
         thread.join(self.start_timeout)
         self._thread = None
@@ -515,6 +565,115 @@ class SlackApiDouble:
             chan = self._channels.get(channel)
             return chan.to_json() if chan else None
 
+    # ------------------------------------------------------------------ Socket Mode
+
+    @property
+    def socket_url(self) -> str:
+        """The websocket endpoint `apps.connections.open` hands out (without its ticket)."""
+        return f"ws://127.0.0.1:{self.port}{_SOCKET_PATH}"
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections were accepted so far."""
+        with self._lock:
+            return self._socket_connections
+
+    @property
+    def open_sockets(self) -> int:
+        """How many Socket Mode connections are open now."""
+        with self._lock:
+            return sum(1 for ws in self._sockets if not ws.closed)
+
+    @property
+    def socket_pings(self) -> int:
+        """How many websocket pings the clients sent (each answered with a pong)."""
+        with self._lock:
+            return self._socket_pings
+
+    @property
+    def socket_acks(self) -> list[JsonDict]:
+        """Copies of the acknowledgements the clients sent (`{"envelope_id", "payload"?}`), in
+        arrival order."""
+        with self._lock:
+            return copy.deepcopy(self._socket_acks)
+
+    @property
+    def socket_envelopes(self) -> list[JsonDict]:
+        """Copies of the envelopes sent so far with `send_envelope`, in order."""
+        with self._lock:
+            return copy.deepcopy(self._envelopes)
+
+    def acks_for(self, envelope_id: str) -> list[JsonDict]:
+        """The acknowledgements received for one envelope (normally one)."""
+        with self._lock:
+            return [
+                copy.deepcopy(a) for a in self._socket_acks if a.get("envelope_id") == envelope_id
+            ]
+
+    def send_envelope(
+        self,
+        type: str,
+        payload: Mapping[str, Any] | str,
+        *,
+        accepts_response_payload: bool | None = None,
+        envelope_id: str | None = None,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+        timeout: float = 5.0,
+    ) -> str:
+        """Push a Socket Mode envelope to the newest open connection; returns its envelope_id.
+
+        `type` is "slash_commands", "events_api" or "interactive"; `payload` is a dict, or a body
+        from `tests.slack_signing` (decoded with `socket_payload`). `accepts_response_payload`
+        defaults to what Slack sends for that kind of payload; `retry_attempt` / `retry_reason`
+        are left out unless given. Waits up to `timeout` seconds for a connection to be open.
+        Thread-safe; must not be called from the double's own thread.
+        """
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            raise RuntimeError("SlackApiDouble is not running")
+        if threading.current_thread() is thread:
+            raise RuntimeError("send_envelope would block the double's own event loop")
+        body = socket_payload(payload)
+        if accepts_response_payload is None:
+            accepts_response_payload = type == "slash_commands" or (
+                type == "interactive" and body.get("type") in _RESPONSE_PAYLOAD_INTERACTIONS
+            )
+        with self._lock:
+            if envelope_id is None:
+                self._id_counter += 1
+                envelope_id = f"00000000-0000-4000-a000-{self._id_counter:012d}"
+        envelope: JsonDict = {
+            "envelope_id": envelope_id,
+            "payload": body,
+            "type": type,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if retry_attempt is not None:
+            envelope["retry_attempt"] = retry_attempt
+        if retry_reason is not None:
+            envelope["retry_reason"] = retry_reason
+        future = asyncio.run_coroutine_threadsafe(self._send_envelope(envelope, timeout), loop)
+        try:
+            future.result(timeout + 1.0)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise AssertionError(f"could not send envelope {envelope_id} in {timeout}s") from None
+        return envelope_id
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> JsonDict:
+        """Block until the client acknowledged `envelope_id`, and return the (first) ack.
+
+        From a coroutine on the loop that runs the Socket Mode client, use `wait_for_ack_async`.
+        Raises AssertionError after `timeout` seconds."""
+        acks = self.wait_for(lambda: self.acks_for(envelope_id), timeout)
+        return acks[0]
+
+    async def wait_for_ack_async(self, envelope_id: str, timeout: float = 10.0) -> JsonDict:
+        """Like `wait_for_ack`, but sleeps with asyncio so the caller's event loop keeps running."""
+        acks = await self.wait_for_async(lambda: self.acks_for(envelope_id), timeout)
+        return acks[0]
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     def _make_app(self) -> web.Application:
@@ -522,6 +681,7 @@ class SlackApiDouble:
         app.router.add_route("GET", "/api/{method}", self._handle)
         app.router.add_route("POST", "/api/{method}", self._handle)
         app.router.add_route("POST", "/response/{rest:.*}", self._response_url)
+        app.router.add_get(_SOCKET_PATH, self._socket)
         return app
 
     @property
@@ -577,6 +737,8 @@ class SlackApiDouble:
             canned = queue.popleft() if queue else None
             if canned is not None:
                 return self._respond(canned.status, canned.body, canned.headers)
+            if method == "apps.connections.open":
+                return self._respond(200, self._apps_connections_open(token))
             if token is None:
                 return self._respond(200, _error("not_authed"))
             if not token.startswith("xox"):
@@ -597,6 +759,94 @@ class SlackApiDouble:
             charset="utf-8",
             headers=all_headers,
         )
+
+    # ------------------------------------------------------------------ Socket Mode plumbing
+
+    def _apps_connections_open(self, token: str | None) -> JsonDict:
+        """`apps.connections.open`: only an app-level token may open a connection."""
+        if token is None:
+            return _error("not_authed")
+        if not token.startswith("xapp-"):
+            return _error("not_allowed_token_type" if token.startswith("xox") else "invalid_auth")
+        ticket = self._new_id("ticket-")
+        self._tickets.add(ticket)
+        return {"ok": True, "url": f"{self.socket_url}?ticket={ticket}&app_id={self.app_id}"}
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            known = request.query.get("ticket") in self._tickets
+        if not known:
+            return web.Response(status=401, text="invalid ticket")
+        ws = web.WebSocketResponse(
+            autoping=False, max_msg_size=_SOCKET_MAX_MESSAGE, timeout=_SOCKET_CLOSE_TIMEOUT
+        )
+        await ws.prepare(request)
+        hello = {
+            "type": "hello",
+            "num_connections": 1,
+            "debug_info": {
+                "host": "applink-double",
+                "build_number": 1,
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": self.app_id},
+        }
+        await ws.send_str(json.dumps(hello))
+        with self._lock:
+            self._sockets.append(ws)
+            self._socket_connections += 1
+        try:
+            while not ws.closed:
+                message = await ws.receive()
+                if message.type == WSMsgType.PING:
+                    with self._lock:
+                        self._socket_pings += 1
+                    await ws.pong(message.data)
+                elif message.type == WSMsgType.TEXT:
+                    self._record_socket_message(str(message.data))
+                elif message.type in _SOCKET_ENDS:
+                    break
+                # PONG and BINARY frames carry nothing for Socket Mode.
+        finally:
+            with self._lock:
+                if ws in self._sockets:
+                    self._sockets.remove(ws)
+        return ws
+
+    def _record_socket_message(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+        except json.JSONDecodeError:
+            message = None
+        with self._lock:
+            if isinstance(message, dict) and message.get("envelope_id"):
+                self._socket_acks.append(message)
+            else:
+                self._socket_other.append(raw)
+
+    async def _send_envelope(self, envelope: JsonDict, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                open_sockets = [ws for ws in self._sockets if not ws.closed]
+            if open_sockets:
+                break
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no Socket Mode connection open within {timeout}s")
+            await asyncio.sleep(0.01)
+        await open_sockets[-1].send_str(json.dumps(envelope))
+        with self._lock:
+            self._envelopes.append(copy.deepcopy(envelope))
+
+    async def _close_sockets(self) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"double stopping"),
+                    _SOCKET_CLOSE_TIMEOUT + 1.0,
+                )
 
     # ------------------------------------------------------------------ state helpers
     # (called with self._lock held)

@@ -156,23 +156,30 @@ class PeersetClient(discord.Client):
 async def answer(client: PeersetClient, interaction: discord.Interaction[Any], text: str) -> None:
     """Defer at once (Discord wants an answer within 3 seconds), then let the desk answer."""
     await interaction.response.defer(ephemeral=True, thinking=True)
+    space_id = _meeting_place(interaction)
     caller = Caller(
         platform=PLATFORM,
         tenant=str(interaction.guild_id),
-        space_id=str(interaction.channel_id),
+        space_id=space_id,
         member=str(interaction.user.id),
         event_key=f"discord:{interaction.id}",
     )
     runtime = client.runtime
     try:
-        reply = await asyncio.to_thread(
-            runtime.desk.answer, text, caller, DiscordSpaces(str(interaction.channel_id))
-        )
+        reply = await asyncio.to_thread(runtime.desk.answer, text, caller, DiscordSpaces(space_id))
     except SpaceError as exc:
         await interaction.followup.send(str(exc), ephemeral=True)
         return
     runtime.wake()
     await interaction.followup.send(reply.text, ephemeral=True)
+
+
+def _meeting_place(interaction: discord.Interaction[Any]) -> str:
+    """The channel a command counts for: in a session's thread, the channel the set meets in."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return str(channel.parent_id)
+    return str(interaction.channel_id)
 
 
 def _mentions(*members: discord.abc.User | None) -> str:
@@ -218,6 +225,8 @@ def peer_group(client: PeersetClient) -> app_commands.Group:
         member5: discord.Member | None = None,
     ) -> None:
         channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            channel = channel.parent
         guild = interaction.guild
         if isinstance(channel, discord.TextChannel) and guild is not None:
             allowed = channel.permissions_for(guild.me)

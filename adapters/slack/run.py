@@ -41,6 +41,25 @@ class Running:
         await self._runner.cleanup()
 
 
+@dataclass
+class Connected:
+    """A Slack bot connected in Socket Mode: what a caller (or a test) needs to stop it."""
+
+    runtime: SlackRuntime
+    app: AsyncApp
+    handler: AsyncSocketModeHandler
+    stop: asyncio.Event
+    _pump: asyncio.Task[None]
+
+    async def close(self) -> None:
+        # Disconnect first, so no envelope is acknowledged after the work has been settled.
+        await self.handler.close_async()  # type: ignore[no-untyped-call]
+        await self.runtime.settle()
+        self.stop.set()
+        self.runtime.wake()
+        await self._pump
+
+
 def prepare(
     settings: Settings, slack: SlackSettings, *, http: bool
 ) -> tuple[SlackRuntime, AsyncApp]:
@@ -75,17 +94,21 @@ async def _serve_http(settings: Settings, slack: SlackSettings, host: str, port:
     await running.close()
 
 
-async def _serve_socket(settings: Settings, slack: SlackSettings) -> None:
+async def start_socket(settings: Settings, slack: SlackSettings) -> Connected:
     runtime, app = prepare(settings, slack, http=False)
     handler = AsyncSocketModeHandler(app, slack.app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     stop = asyncio.Event()
     pump = asyncio.get_running_loop().create_task(runtime.pump(stop))
+    log.info("Peerset is connected to Slack in Socket Mode")
+    return Connected(runtime, app, handler, stop, pump)
+
+
+async def _serve_socket(settings: Settings, slack: SlackSettings) -> None:
+    connected = await start_socket(settings, slack)
     print("Peerset is connected to Slack in Socket Mode.")
-    await _until_signalled(stop)
-    await pump
-    await runtime.settle()
-    await handler.close_async()  # type: ignore[no-untyped-call]
+    await _until_signalled(connected.stop)
+    await connected.close()
 
 
 async def _until_signalled(stop: asyncio.Event) -> None:
