@@ -279,3 +279,21 @@ def test_a_step_that_changes_nothing_but_a_nudge_still_moves_the_version(db_url:
     world.dispatcher.deliver_pending()
     nudges = [e for _, e in world.platform.delivered if isinstance(e, Nudge)]
     assert len(nudges) == 2
+
+
+def test_deadlines_due_before_an_event_fire_first(db_url: str) -> None:
+    """No sweep ran, and bob presses Done after his turn ran out: the timeout comes first, so
+    the press is answered as the next person's turn, and no airtime is negative."""
+    world = make_world(db_url)
+    session_id = world.start()
+    _agree_all(world, session_id)
+    world.service.handle(session_id, Done("alice"))  # clarifying questions: bob's turn
+    deadline = world.service.state(session_id).turn_deadline
+    assert deadline is not None
+    world.clock.move_to(deadline + timedelta(seconds=30))
+    outcome = world.service.handle(session_id, Done("bob"))
+    ended = [e for e in outcome.effects if isinstance(e, Post) and e.kind is PostKind.TURN_ENDED]
+    assert [e.detail for e in ended] == ["timeout"]
+    state = world.service.state(session_id)
+    assert state.turn == "carol"
+    assert all(b.seconds >= 0 for b in state.balance.values())

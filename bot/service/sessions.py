@@ -124,7 +124,12 @@ class SessionService:
             if event_key is not None and db.get(ProcessedEvent, event_key) is not None:
                 return Outcome(applied=False, state=self._load(db, session_id)[1])
             record, state = self._load(db, session_id)
-            new_state, effects = step(state, event, now)
+            effects: list[Effect] = []
+            if not isinstance(event, Tick) and state.wake_at is not None and state.wake_at <= now:
+                # What fell due before this event happens first, even if no sweep came by yet.
+                state, effects = step(state, Tick(), now)
+            new_state, more = step(state, event, now)
+            effects += more
             if event_key is not None:
                 db.add(ProcessedEvent(event_key=event_key, session_id=session_id, processed_at=now))
             self._save(db, record, new_state, effects, now)
