@@ -51,6 +51,8 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
+from tests.loopback import LoopbackServer
+
 __all__ = ["Call", "DiscordApiDouble", "Intents", "Permissions"]
 
 T = TypeVar("T")
@@ -237,7 +239,9 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
 
-class DiscordApiDouble:
+class DiscordApiDouble(LoopbackServer):
+    name = "discord-api-double"
+
     """A stateful stand-in for Discord's REST API and gateway on 127.0.0.1.
 
     Use as a context manager (or `start()` / `stop()`), and `patched()` to point discord.py at
@@ -283,7 +287,7 @@ class DiscordApiDouble:
         self.enforce_intents = enforce_intents
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.nonce_window = nonce_window
-        self.start_timeout = start_timeout
+        super().__init__(start_timeout)
 
         self._lock = threading.RLock()
         self._allow = {
@@ -312,11 +316,6 @@ class DiscordApiDouble:
         self._internal_errors: list[str] = []
         self._last_snowflake = 0
         self._joined_at = _now_iso()
-
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
         self._users[bot_user_id] = self._user_object(bot_user_id, bot_name, bot=True)
         self._members[bot_user_id] = {"roles": [bot_role_id], "joined_at": self._joined_at}
@@ -367,18 +366,6 @@ class DiscordApiDouble:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> DiscordApiDouble:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("DiscordApiDouble is not running; call start() or use `with`")
-        return self._port
-
     @property
     def rest_base(self) -> str:
         """The REST base including the version, as `discord.http.Route.BASE` takes it."""
@@ -403,65 +390,7 @@ class DiscordApiDouble:
             route_cls.BASE = old_base
             ws_cls.DEFAULT_GATEWAY = old_gateway
 
-    def start(self) -> DiscordApiDouble:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("DiscordApiDouble is already running")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=1.0)
-            try:
-                loop.run_until_complete(runner.setup())
-                site = web.TCPSite(runner, "127.0.0.1", 0)
-                loop.run_until_complete(site.start())
-                self._port = int(runner.addresses[0][1])
-                self._runner = runner
-                self._loop = loop
-            except BaseException as exc:
-                failure.append(exc)
-                loop.run_until_complete(runner.cleanup())
-                loop.close()
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(runner.cleanup())
-                loop.close()
-
-        thread = threading.Thread(target=serve, name="discord-api-double", daemon=True)
-        thread.start()
-        if not ready.wait(self.start_timeout):
-            raise RuntimeError("DiscordApiDouble did not start in time")
-        if failure:
-            thread.join(self.start_timeout)
-            raise RuntimeError("DiscordApiDouble failed to start") from failure[0]
-        self._thread = thread
-        return self
-
-    def stop(self) -> None:
-        """Close gateway sessions, stop serving, wait (bounded) for the thread. Idempotent."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        if not loop.is_closed():
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._close_sessions(), loop).result(
-                    self.start_timeout
-                )
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(self.start_timeout)
-        self._thread = None
-        self._loop = None
-        self._runner = None
-        self._port = None
-
-    async def _close_sessions(self) -> None:
+    async def _before_stop(self) -> None:
         with self._lock:
             sessions = list(self._sessions)
         for session in sessions:

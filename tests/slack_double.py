@@ -47,6 +47,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.loopback import LoopbackServer
+
 __all__ = ["Call", "SlackApiDouble", "socket_payload"]
 
 T = TypeVar("T")
@@ -218,7 +220,9 @@ def socket_payload(body: Mapping[str, Any] | str) -> JsonDict:
     return fields
 
 
-class SlackApiDouble:
+class SlackApiDouble(LoopbackServer):
+    name = "slack-api-double"
+
     """A stateful stand-in for Slack's Web API on 127.0.0.1, running in a background thread.
 
     Use as a context manager (or call `start()` / `stop()`), then point a client at `base_url`.
@@ -250,7 +254,7 @@ class SlackApiDouble:
         self.app_id = app_id
         self.default_tz = default_tz
         self.scopes = scopes
-        self.start_timeout = start_timeout
+        super().__init__(start_timeout)
 
         self._lock = threading.RLock()
         self._calls: list[Call] = []
@@ -270,10 +274,6 @@ class SlackApiDouble:
         self._socket_other: list[str] = []
         self._envelopes: list[JsonDict] = []
 
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
             "conversations.create": self._conversations_create,
@@ -292,82 +292,12 @@ class SlackApiDouble:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> SlackApiDouble:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
         """The Web API base URL, as `WebClient(base_url=...)` takes it (with a trailing slash)."""
         if self._port is None:
             raise RuntimeError("SlackApiDouble is not running; call start() or use `with`")
         return f"http://127.0.0.1:{self._port}/api/"
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("SlackApiDouble is not running")
-        return self._port
-
-    def start(self) -> SlackApiDouble:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("SlackApiDouble is already running")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=1.0)
-            try:
-                loop.run_until_complete(runner.setup())
-                site = web.TCPSite(runner, "127.0.0.1", 0)
-                loop.run_until_complete(site.start())
-                self._port = int(runner.addresses[0][1])
-                self._runner = runner
-                self._loop = loop
-            except BaseException as exc:
-                failure.append(exc)
-                loop.run_until_complete(runner.cleanup())
-                loop.close()
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(runner.cleanup())
-                loop.close()
-
-        thread = threading.Thread(target=serve, name="slack-api-double", daemon=True)
-        thread.start()
-        if not ready.wait(self.start_timeout):
-            raise RuntimeError("SlackApiDouble did not start in time")
-        if failure:
-            thread.join(self.start_timeout)
-            raise RuntimeError("SlackApiDouble failed to start") from failure[0]
-        self._thread = thread
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait (bounded) for the thread to finish. Safe to call twice."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        if not loop.is_closed():
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._close_sockets(), loop).result(
-                    self.start_timeout
-                )
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(self.start_timeout)
-        self._thread = None
-        self._loop = None
-        self._runner = None
-        self._port = None
 
     # ------------------------------------------------------------------ recorded calls
 
@@ -838,7 +768,7 @@ class SlackApiDouble:
         with self._lock:
             self._envelopes.append(copy.deepcopy(envelope))
 
-    async def _close_sockets(self) -> None:
+    async def _before_stop(self) -> None:
         with self._lock:
             sockets = list(self._sockets)
         for ws in sockets:

@@ -6,24 +6,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.engine.effects import Button, Post, PostKind
+from bot.engine.effects import BUTTON_LABELS, CONTROLS, WITH_CONTROLS, Button, Post
 
 PREFIX = "peerset"
-LABELS = {
-    Button.DONE: "Done",
-    Button.PASS: "Pass",
-    Button.AGREE: "Agree",
-    Button.ACTION: "Record an action item",
-}
-CONTROLS = (
-    ("next", "Next"),
-    ("skip", "Skip turn"),
-    ("extend", "+5 min"),
-    ("pause", "Pause"),
-    ("resume", "Resume"),
-    ("end", "End"),
-)
-WITH_CONTROLS = (PostKind.PHASE, PostKind.TURN, PostKind.PAUSED)
 
 
 def custom_id(name: str, session_id: int) -> str:
@@ -41,7 +26,7 @@ def post_view(post: Post, session_id: int) -> discord.ui.View | None:
         )
         view.add_item(
             discord.ui.Button(
-                label=LABELS[button],
+                label=BUTTON_LABELS[button],
                 style=style,
                 custom_id=custom_id(button.value, session_id),
                 row=0,

@@ -5,25 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.effects import Button, Post, PostKind
+from bot.engine.effects import BUTTON_LABELS, CONTROLS, WITH_CONTROLS, Button, Post
 
 ACTION_PREFIX = "peerset_"
-BUTTON_LABELS = {
-    Button.DONE: "Done",
-    Button.PASS: "Pass",
-    Button.AGREE: "Agree",
-    Button.ACTION: "Record an action item",
-}
-CONTROLS = (
-    ("next", "Next"),
-    ("skip", "Skip turn"),
-    ("extend", "+5 min"),
-    ("pause", "Pause"),
-    ("resume", "Resume"),
-    ("end", "End"),
-)
-# Posts that open a phase or a turn carry the facilitator's controls.
-WITH_CONTROLS = (PostKind.PHASE, PostKind.TURN, PostKind.PAUSED)
 
 
 def action_id(name: str) -> str:

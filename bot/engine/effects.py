@@ -45,6 +45,26 @@ class NudgeReason(StrEnum):
     ACTION_RECORDED = "action_recorded"
 
 
+# What each platform shows on its buttons: the member's own, and the session's controls (each a
+# facilitator command; "+5 min" extends by bot.commands.EXTEND_BY).
+BUTTON_LABELS = {
+    Button.DONE: "Done",
+    Button.PASS: "Pass",
+    Button.AGREE: "Agree",
+    Button.ACTION: "Record an action item",
+}
+CONTROLS = (
+    ("next", "Next"),
+    ("skip", "Skip turn"),
+    ("extend", "+5 min"),
+    ("pause", "Pause"),
+    ("resume", "Resume"),
+    ("end", "End"),
+)
+# Posts that open a phase or a turn carry the facilitator's controls.
+WITH_CONTROLS = (PostKind.PHASE, PostKind.TURN, PostKind.PAUSED)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenSpace:
     """Open the session's private space and invite its members."""
