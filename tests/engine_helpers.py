@@ -3,6 +3,7 @@ that keeps every effect, and a script that plays a phase the way a well-behaved 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,18 @@ def rotation(members: Iterable[str], presenter: str | None) -> tuple[str, ...]:
     return members[i + 1 :] + members[:i]
 
 
+def mentions(text: str, member: str) -> bool:
+    """`text` names `member` (plainly or as a platform mention), not just a longer word."""
+    return re.search(rf"(?<!\w){re.escape(member)}(?!\w)", text) is not None
+
+
+def line_about(text: str, member: str) -> str:
+    """The one line of `text` that names `member`."""
+    lines = [line for line in text.splitlines() if mentions(line, member)]
+    assert len(lines) == 1, f"{member} is on {len(lines)} lines of {text!r}"
+    return lines[0]
+
+
 def posts(effects: Iterable[Effect], kind: PostKind | None = None) -> list[Post]:
     return [e for e in effects if isinstance(e, Post) and (kind is None or e.kind is kind)]
 
@@ -92,9 +105,7 @@ class Run:
         proto = (
             protocol(protocol_or_name) if isinstance(protocol_or_name, str) else protocol_or_name
         )
-        self.state, fx = start(
-            proto, tuple(members), tuple(presenters), facilitator, now=now
-        )
+        self.state, fx = start(proto, tuple(members), tuple(presenters), facilitator, now=now)
         self.now = now
         self.effects: list[Effect] = list(fx)
         self.last: list[Effect] = list(fx)
