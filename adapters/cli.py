@@ -15,6 +15,7 @@ from pathlib import Path
 from adapters.console.app import ConsoleApp, run
 from adapters.console.demo import DemoError, demo_members, play
 from bot.engine import SetupError
+from bot.engine.wording import group_size
 from bot.protocol import Protocol, ProtocolError, load_file, load_shipped, shipped_names
 from bot.protocol.library import check_file
 from bot.settings import Settings, SettingsError, get_settings
@@ -113,7 +114,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     size = protocol.group_size
     if not size.min <= count <= size.max:
         raise UsageError(
-            f"{protocol.name} is for {size.min} to {size.max} members; --members {count} asked"
+            f"{protocol.name} is for {group_size(size.min, size.max)}; --members {count} asked"
         )
     members = demo_members(count)
     app = ConsoleApp(

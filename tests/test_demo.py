@@ -50,7 +50,7 @@ def test_every_protocol_runs_to_its_end_with_each_phase_in_order(
 
 def test_member_count_outside_the_protocol_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--protocol", "veridical-report", "--members", "5"]) == 2
-    assert "veridical-report is for 2 to 2 members; --members 5 asked" in capsys.readouterr().err
+    assert "veridical-report is for exactly 2 members; --members 5 asked" in capsys.readouterr().err
 
 
 def _edited(tmp_path: Path, change: object) -> Path:

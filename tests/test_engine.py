@@ -767,7 +767,7 @@ def test_fewer_than_two_members_ends_the_session() -> None:
     ("name", "members", "presenters", "facilitator", "message"),
     [
         (PMR, (ANA, BEN), (), None, "peer-mentoring-round is for 3 to 8 members; 2 named"),
-        ("veridical-report", (ANA, BEN, CLEO), (), None, "is for 2 to 2 members; 3 named"),
+        ("veridical-report", (ANA, BEN, CLEO), (), None, "is for exactly 2 members; 3 named"),
         ("troika-consulting", NAMES[:5], (), None, "for 3 to 4 members; 5 named"),
         (GNA, (ANA, BEN), ("Zed",), None, "presenter 'Zed' is not a member"),
         (GNA, (ANA, BEN), (ANA, ANA), None, "a presenter is named twice"),

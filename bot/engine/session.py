@@ -143,7 +143,7 @@ def _check_setup(
         )
     if not size.min <= len(members) <= size.max:
         raise SetupError(
-            f"{protocol.name} is for {size.min} to {size.max} members; "
+            f"{protocol.name} is for {wording.group_size(size.min, size.max)}; "
             f"{len(members)} named ({wording.names(members, mention=False)})"
         )
     known = wording.names(members, mention=False)
@@ -316,6 +316,8 @@ def _end_phase(state: SessionState, now: datetime, fx: Effects) -> SessionState:
 def _finish(
     state: SessionState, now: datetime, fx: Effects, *, closed: bool = False
 ) -> SessionState:
+    if state.paused_at is not None:
+        now = state.paused_at  # time stood still while paused
     if not closed and state.status is not Status.ENDED:
         state = _close_phase(state, now, fx)
     state = _return_notes(state, fx)
@@ -623,4 +625,7 @@ def _on_left(state: SessionState, member: str, now: datetime, fx: Effects) -> Se
         return _enter(_return_notes(state, fx), state.index + 1, now, fx)
     if state.turn == member:
         return _end_turn(state, now, fx, "left")
+    everyone_agreed = all(m in state.agreed for m in state.members)
+    if ends_by(state, EndRule.AGREED) and everyone_agreed and state.paused_at is None:
+        return _end_phase(state, now, fx)  # the one still to agree has gone
     return state

@@ -30,6 +30,10 @@ def at(member: str) -> str:
     return f"<@{member}>"
 
 
+def group_size(low: int, high: int) -> str:
+    return f"exactly {low} members" if low == high else f"{low} to {high} members"
+
+
 def names(members: tuple[str, ...] | list[str], mention: bool = True) -> str:
     shown = [at(m) if mention else m for m in members]
     if not shown:
@@ -57,7 +61,7 @@ def duration(seconds: float) -> str:
 
 def session_started(state: SessionState) -> str:
     lead = (
-        f"Facilitator: {state.facilitator}."
+        f"Facilitator: {at(state.facilitator)}."
         if state.facilitator
         else (
             "No facilitator: I keep time, and anyone may move us on "
@@ -127,16 +131,12 @@ def turn_ended(member: str, reason: str) -> str:
 
 
 def out_of_turn(state: SessionState) -> str:
-    speaking = state.phase.speaking
-    if speaking is Speaking.PRESENTER_ONLY:
+    if state.phase.speaking is Speaking.PRESENTER_ONLY or state.turn is None:
         return (
             f"Right now it is {at(state.presenter or '')}'s time to speak uninterrupted. "
             "Hold on to your thought: your turn comes later."
         )
-    if state.turn is None:
-        return "It is nobody's turn just now; wait a moment for the next turn."
-    later = f" It is {at(state.turn)}'s turn."
-    return "Thanks for waiting your turn." + later + " Yours will come."
+    return f"It is {at(state.turn)}'s turn just now. Hold on to your thought: yours will come."
 
 
 def listening(state: SessionState) -> str:
