@@ -29,7 +29,6 @@ NO_SET_HERE = (
     "/peer set create NAME @member @member ..."
 )
 NO_SESSION = "No session is running in this set. Start one: /peer start"
-STARTING = "Peer mentoring round is starting in a new thread."
 CIRCLE_READY = (
     f"Set 'circle' is ready with <@{ANA}>, <@{BEN}> and <@{CLEO}>; it meets in <#{CHANNEL}>. "
     "Start a session there with /peer start."
@@ -362,7 +361,8 @@ def test_start_with_a_protocol_name_and_a_presenter(tmp_path: Path) -> None:
         thread_id = await _start(
             world, option("protocol", "good-news-analysis"), user("member1", BEN)
         )
-        assert world.api.channel(thread_id)["name"].startswith("Good News Analysis")  # type: ignore[index]
+        thread = world.api.channel(thread_id)
+        assert thread is not None and str(thread["name"]).startswith("Good News Analysis")
         state = world.client.runtime.service.state(_session_id(world, thread_id))
         assert state.protocol.name == "good-news-analysis" and state.presenters == (BEN,)
 

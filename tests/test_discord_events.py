@@ -23,7 +23,7 @@ from bot.settings import SettingsError, get_settings
 from bot.store import ActionItem, Member, OutboxEntry, ProcessedEvent, SessionRecord
 from tests.discord_double import DiscordApiDouble, Intents
 from tests.discord_harness import CHANNEL, TIMEOUT, TOKEN, DiscordWorld, discord_world, option, user
-from tests.test_discord_commands import _command, _handled, _is_processed, _press, _say
+from tests.test_discord_commands import _answered, _command, _handled, _is_processed, _press, _say
 
 ANA, BEN, CLEO, OTHER_BOT = "1001", "1002", "1003", "1005"
 BOT = "1000"  # Peerset itself, in the double
@@ -239,7 +239,12 @@ def test_a_refused_direct_message_stays_in_the_outbox_and_the_session_goes_on(
         await _quietly(world, "INTERACTION_CREATE", done)
         state = runtime.service.state(session_id)
         assert (state.phase.id, state.turn) == ("clarifying", BEN)
-        record = await _command(world, CLEO, "status")
+        # (Asked without waiting for the outbox, which waits for ben's retry.)
+        leaf = {"type": 1, "name": "status", "options": []}
+        status = world.api.interaction_command(CLEO, CHANNEL, "peer", [leaf])
+        world.api.send_dispatch("INTERACTION_CREATE", status)
+        await world.api.wait_for_async(lambda: _answered(world, str(status["id"])), TIMEOUT)
+        record = world.api.interaction(str(status["id"]))
         assert [m["content"] for m in record["followups"]] == [
             f"Peer mentoring round: in Clarifying questions, <@{ANA}> presenting, <@{BEN}>'s turn."
         ]
