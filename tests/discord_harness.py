@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from adapters.discord.client import PeersetClient
 from adapters.discord.run import build
 from bot.settings import get_settings
+from bot.store import ProcessedEvent
 from tests.discord_double import DiscordApiDouble
 
 TOKEN = "test-bot-token"
@@ -60,11 +63,39 @@ class DiscordWorld:
             leaf = {"type": 2, "name": path[0], "options": [leaf]}
         payload = self.api.interaction_command(user_id, channel, "peer", [leaf])
         self.api.send_dispatch("INTERACTION_CREATE", payload)
+        interaction_id = str(payload["id"])
+        # Answered: a follow-up after the deferral, or an immediate message.
+        await self.api.wait_for_async(
+            lambda: self._answered(self.api.interaction(interaction_id)), TIMEOUT
+        )
         await self.settle()
-        return self.api.interaction(str(payload["id"]))
+        return self.api.interaction(interaction_id)
+
+    @staticmethod
+    def _answered(record: dict[str, Any]) -> bool:
+        return bool(record["followups"]) or any(c["type"] == 4 for c in record["callbacks"])
+
+    async def _processed(self, key: str) -> None:
+        """Wait (bounded) until the service has handled the event with this key."""
+        engine = self.client.runtime.service.engine
+
+        def seen() -> bool:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    select(ProcessedEvent.event_key).where(ProcessedEvent.event_key == key)
+                ).first()
+            return found is not None
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while not await asyncio.to_thread(seen) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
 
     async def say(self, user_id: str, channel: str, text: str) -> None:
-        self.api.send_dispatch("MESSAGE_CREATE", self.api.message_create(user_id, channel, text))
+        """A member writes in a session's thread; returns once the session has taken it."""
+        message = self.api.message_create(user_id, channel, text)
+        self.api.send_dispatch("MESSAGE_CREATE", message)
+        await self._processed(f"discord:{message['id']}")
         await self.settle()
 
     async def press(self, user_id: str, channel: str, name: str, session_id: int) -> None:
@@ -73,6 +104,7 @@ class DiscordWorld:
             user_id, channel, message_id, f"peerset:{name}:{session_id}"
         )
         self.api.send_dispatch("INTERACTION_CREATE", payload)
+        await self._processed(f"discord:{payload['id']}")
         await self.settle()
 
     def messages(self, channel: str) -> list[dict[str, Any]]:

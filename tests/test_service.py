@@ -297,3 +297,34 @@ def test_deadlines_due_before_an_event_fire_first(db_url: str) -> None:
     state = world.service.state(session_id)
     assert state.turn == "carol"
     assert all(b.seconds >= 0 for b in state.balance.values())
+
+
+def test_a_private_message_that_cannot_be_delivered_holds_back_nothing_else(db_url: str) -> None:
+    """bob's direct messages are closed: his nudge waits for a retry, the thread goes on."""
+    world = make_world(db_url)
+    session_id = world.start()
+    world.dispatcher.deliver_pending()
+
+    class BobUnreachable(RecordingPlatform):
+        def deliver(self, delivery):  # type: ignore[no-untyped-def]
+            if isinstance(delivery.effect, Nudge) and delivery.effect.member == "bob":
+                raise PermissionError("Cannot send messages to this user")
+            return super().deliver(delivery)
+
+    platform = BobUnreachable()
+    dispatcher = Dispatcher(world.engine, platform, world.clock)
+    _agree_all(world, session_id)
+    world.dispatcher.deliver_pending()
+    world.service.handle(session_id, MessagePosted("bob", "out of turn"))  # a nudge for bob
+    world.service.handle(session_id, Done("alice"))  # posts in the thread after it
+    dispatcher.deliver_pending()
+    delivered = [e for _, e in platform.delivered]
+    assert not any(isinstance(e, Nudge) and e.member == "bob" for e in delivered)
+    assert [e.phase for e in delivered if isinstance(e, Post) and e.kind is PostKind.PHASE] == [
+        "clarifying"
+    ]
+    with session_factory(world.engine)() as db:
+        waiting = db.scalars(
+            select(OutboxEntry.recipient).where(OutboxEntry.delivered_at.is_(None))
+        ).all()
+    assert waiting == ["bob", "bob"]  # his out-of-turn nudge and his stems, kept for a retry

@@ -93,24 +93,34 @@ class Dispatcher:
     def deliver_pending(self, limit: int = 1000, session_id: int | None = None) -> int:
         """Deliver what is due, oldest first; returns how many were delivered.
 
-        A session whose entry failed waits for that entry's retry, so its thread never shows
-        messages out of order; other sessions go on.
+        Order is kept per lane: a session's thread is one lane, each member's private messages
+        another. An entry that failed holds back the rest of its lane until its retry, so a
+        thread never shows messages out of order; a private message that cannot reach one member
+        (say, their direct messages are closed) holds back nothing else. A thread that failed
+        holds back the whole session, whose private words may need it.
         """
         now = self.clock.now()
-        query = select(OutboxEntry.id, OutboxEntry.session_id, OutboxEntry.next_attempt_at).where(
-            OutboxEntry.delivered_at.is_(None)
-        )
+        query = select(
+            OutboxEntry.id,
+            OutboxEntry.session_id,
+            OutboxEntry.recipient,
+            OutboxEntry.next_attempt_at,
+        ).where(OutboxEntry.delivered_at.is_(None))
         if session_id is not None:
             query = query.where(OutboxEntry.session_id == session_id)
         with self._sessions() as db:
             rows = db.execute(query.order_by(OutboxEntry.id).limit(limit)).all()
-        blocked: set[int] = set()
+        held_sessions: set[int] = set()
+        held_lanes: set[tuple[int, str]] = set()
         delivered = 0
-        for entry_id, owner, next_attempt_at in rows:
-            if owner in blocked:
+        for entry_id, owner, recipient, next_attempt_at in rows:
+            if owner in held_sessions or (recipient and (owner, recipient) in held_lanes):
                 continue
             if next_attempt_at > now or not self._deliver_one(entry_id, now):
-                blocked.add(owner)
+                if recipient:
+                    held_lanes.add((owner, recipient))
+                else:
+                    held_sessions.add(owner)
                 continue
             delivered += 1
         if delivered:
