@@ -470,36 +470,6 @@ class DiscordApiDouble(LoopbackServer):
         with self._lock:
             return any(s.identified and not s.ws.closed for s in self._sessions)
 
-    def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
-    ) -> T:
-        """Poll `predicate()` until it returns something truthy, and return that.
-
-        Blocks the calling thread: inside the client's event loop use `wait_for_async`.
-        Raises AssertionError after `timeout` seconds.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(timeout))
-            time.sleep(interval)
-
-    async def wait_for_async(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
-    ) -> T:
-        """Like `wait_for`, but sleeps with asyncio so the caller's event loop keeps running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(timeout))
-            await asyncio.sleep(interval)
-
     def _timeout_message(self, timeout: float) -> str:
         calls = [f"{c.method} {c.path}" for c in self.calls]
         return f"condition not met within {timeout}s; REST calls so far: {calls}"

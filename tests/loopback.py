@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Self
+import time
+from collections.abc import Callable
+from typing import Self, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
 
 
 class LoopbackServer:
@@ -97,3 +101,38 @@ class LoopbackServer:
         self._loop = None
         self._runner = None
         self._port = None
+
+    # --- waiting for what the double records -------------------------------------------------
+
+    def _timeout_message(self, timeout: float) -> str:
+        return f"condition not met within {timeout}s"
+
+    def wait_for(
+        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
+    ) -> T:
+        """Poll `predicate()` until it returns something truthy, and return that.
+
+        Blocks the calling thread: from a coroutine on the loop that talks to the double, use
+        `wait_for_async` instead. Raises AssertionError after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._timeout_message(timeout))
+            time.sleep(interval)
+
+    async def wait_for_async(
+        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
+    ) -> T:
+        """Like `wait_for`, but sleeps with asyncio so the caller's event loop keeps running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._timeout_message(timeout))
+            await asyncio.sleep(interval)

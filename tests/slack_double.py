@@ -316,36 +316,6 @@ class SlackApiDouble(LoopbackServer):
         with self._lock:
             self._calls.clear()
 
-    def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
-    ) -> T:
-        """Poll `predicate()` until it returns something truthy, and return that.
-
-        Blocks the calling thread: from a coroutine running on the loop that makes the Slack
-        calls, use `wait_for_async` instead. Raises AssertionError after `timeout` seconds.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(timeout))
-            time.sleep(interval)
-
-    async def wait_for_async(
-        self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02
-    ) -> T:
-        """Like `wait_for`, but sleeps with asyncio so the caller's event loop keeps running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(timeout))
-            await asyncio.sleep(interval)
-
     def _timeout_message(self, timeout: float) -> str:
         methods = [c.method for c in self.calls]
         return f"condition not met within {timeout}s; calls so far: {methods}"
