@@ -71,7 +71,8 @@ def session_started(state: SessionState) -> str:
     return (
         f"{state.protocol.title} begins. Members: {names(state.members)}. "
         f"Presenting: {names(state.presenters)}. {lead} "
-        "What is said here stays here: no post mortems."
+        "What is said here stays here: no post mortems. (Whoever administers this workspace, "
+        "server or channel may still be able to read this space.)"
     )
 
 
