@@ -31,6 +31,7 @@ from bot.engine.events import (
     RecordAction,
     Tick,
 )
+from bot.engine.wording import COMMAND_DOES
 from bot.protocol import EndRule, Phase, Protocol, Speaking, shipped_names
 from tests.engine_helpers import (
     ANA,
@@ -515,7 +516,7 @@ def test_with_a_facilitator_only_they_may_command(cmd: Command, minutes: int | N
     before = run.state
     fx = command(run, BEN, cmd, minutes)
     assert kinds(fx) == [("nudge", "not_allowed", BEN)]
-    assert "the facilitator" in text_of(fx[0])
+    assert "the facilitator, can " + COMMAND_DOES[cmd] + "." in text_of(fx[0])
     assert mentions(text_of(fx[0]), DEV) and not mentions(text_of(fx[0]), BEN)
     assert run.state == before
     fx = command(run, DEV, cmd, minutes)

@@ -484,8 +484,8 @@ def _on_command(
             _nudge(
                 fx,
                 member,
-                f"Only {at(state.facilitator or '')}, the facilitator, can {command.value} "
-                "the session.",
+                f"Only {at(state.facilitator or '')}, the facilitator, can "
+                f"{wording.COMMAND_DOES[command]}.",
             )
         return state
     if command is Command.END:

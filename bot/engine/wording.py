@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.engine.events import Command
 from bot.engine.state import Balance, SessionState
 from bot.protocol.model import EndRule, Phase, Speaking
 
@@ -14,6 +15,16 @@ WHO = {
     Speaking.PEERS: "peers talk among themselves; {presenter} listens in silence",
     Speaking.ALL: "everyone may speak",
     Speaking.SILENCE: "a quiet moment: nobody speaks",
+}
+
+# What each facilitator command does, said the way a member reads it.
+COMMAND_DOES = {
+    Command.NEXT: "move the session on",
+    Command.SKIP: "skip a turn",
+    Command.EXTEND: "give more time",
+    Command.PAUSE: "pause the session",
+    Command.RESUME: "resume the session",
+    Command.END: "end the session",
 }
 
 HOW_IT_ENDS = {
