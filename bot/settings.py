@@ -113,6 +113,68 @@ class Settings(BaseSettings):
         description="Longest wait between two delivery attempts, in seconds.",
     )
 
+    scheduler: bool = Field(
+        default=True,
+        description=(
+            "Whether this worker takes part in scheduling meetings. Of all workers that do, "
+            "exactly one schedules at a time; the others wait to take over."
+        ),
+    )
+    scheduler_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a waiting worker tries to take over scheduling, in seconds.",
+    )
+    scheduler_sync_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often the scheduler reads schedules, meetings and action items changed by "
+            "any worker and brings its jobs up to date, in seconds."
+        ),
+    )
+    late_start_minutes: int = Field(
+        default=15,
+        ge=0,
+        description=(
+            "A meeting whose start the bot missed (it was down) still opens this many minutes "
+            "late; later than that it is announced as missed and never opened."
+        ),
+    )
+    rsvp_hours: int = Field(
+        default=48,
+        ge=1,
+        description="Default for new schedules: hours before a meeting that its RSVP is posted.",
+    )
+    reminder_hours: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Default for new schedules: hours before a meeting that those who have not answered "
+            "the RSVP are reminded, once."
+        ),
+    )
+    check_in_days: int = Field(
+        default=7,
+        ge=1,
+        description="Default: days after an action item is recorded that its owner is asked how "
+        "it is going.",
+    )
+    clock_file: Path | None = Field(
+        default=None,
+        description=(
+            "For tests and demos only: read the time from this file (an ISO 8601 time with a "
+            "zone) instead of the system clock, so a real process runs on virtual time."
+        ),
+    )
+    scheduler_lock: bool = Field(
+        default=True,
+        description=(
+            "For tests only: `false` lets every worker schedule at once, to show that a "
+            "meeting's uniqueness in the database alone stops it opening twice."
+        ),
+    )
+
     fault_pause: str | None = Field(
         default=None,
         description=(

@@ -39,6 +39,10 @@ TABLES = {
     "memberships",
     "sessions",
     "action_items",
+    "schedules",
+    "meetings",
+    "attendance",
+    "turns",
     "processed_events",
     "outbox",
 }
@@ -82,7 +86,7 @@ def test_upgrade_twice_is_harmless(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0002"
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
     finally:
         engine.dispose()
 
@@ -96,17 +100,22 @@ def _slack_tables() -> list[Table]:
     return tables
 
 
+def _scheduler_tables() -> list[Table]:
+    migration = importlib.import_module("migrations.versions.0003_meetings")
+    return [migration.scheduler_jobs_table()]
+
+
 def test_tables_exist(engine: Engine) -> None:
-    expected = TABLES | SLACK_TABLES | {"alembic_version"}
+    expected = TABLES | SLACK_TABLES | {"alembic_version", "apscheduler_jobs"}
     assert set(inspect(engine).get_table_names()) == expected
     assert set(Base.metadata.tables) == TABLES
     assert {t.name for t in _slack_tables()} == SLACK_TABLES
 
 
 def test_migrations_match_models(engine: Engine) -> None:
-    """Peerset's models, and slack_sdk's installation store tables as slack_sdk defines them."""
+    """Peerset's models, and slack_sdk's and APScheduler's tables as they define them."""
     everything = MetaData()
-    for table in [*Base.metadata.tables.values(), *_slack_tables()]:
+    for table in [*Base.metadata.tables.values(), *_slack_tables(), *_scheduler_tables()]:
         table.to_metadata(everything)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -168,6 +177,7 @@ def test_erased_text_lingers_in_no_file(sqlite_url: str, tmp_path: Path) -> None
             record = add_session(db)
             entry = OutboxEntry(
                 session_id=record.id,
+                set_id=record.set_id,
                 effect_id="s1:e1",
                 kind="nudge",
                 recipient="U1",
@@ -248,9 +258,9 @@ def test_outbox_effect_id_is_unique(engine: Engine) -> None:
     factory = session_factory(engine)
     with factory.begin() as db:
         record = add_session(db)
-        db.add(OutboxEntry(session_id=record.id, effect_id="s1:e1", kind="post"))
+        db.add(OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post"))
     with factory() as db:
-        db.add(OutboxEntry(session_id=record.id, effect_id="s1:e1", kind="post"))
+        db.add(OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post"))
         with pytest.raises(IntegrityError):
             db.commit()
 
@@ -259,7 +269,7 @@ def test_outbox_defaults_and_erased_payload_is_sql_null(engine: Engine) -> None:
     factory = session_factory(engine)
     with factory.begin() as db:
         record = add_session(db)
-        entry = OutboxEntry(session_id=record.id, effect_id="s1:e1", kind="post", payload={"a": 1})
+        entry = OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post", payload={"a": 1})
         db.add(entry)
     assert (entry.attempts, entry.delivered_at) == (0, None)
     assert entry.next_attempt_at.tzinfo == UTC

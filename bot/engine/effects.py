@@ -6,6 +6,7 @@ Adapters render these; the service stores them in the outbox first, so each one 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +32,9 @@ class PostKind(StrEnum):
     EXTENDED = "extended"
     MEMBERS = "members"
     SUMMARY = "summary"
+    # Posted by a scheduled meeting before the protocol starts (bot.service.meetings).
+    UPDATES = "updates"
+    ROTA = "rota"
 
 
 class NudgeReason(StrEnum):
@@ -106,6 +110,58 @@ class RecordActionItem:
     text: str
 
 
+class NoticeKind(StrEnum):
+    SCHEDULE = "schedule"
+    RSVP = "rsvp"
+    REMINDER = "reminder"
+    MISSED = "missed"
+    CALLED_OFF = "called_off"
+    CHECK_IN = "check_in"
+
+
+class Choice(StrEnum):
+    """An answer a member gives with one press: to an RSVP, or to a check-in."""
+
+    GOING = "going"
+    BRINGING = "bringing"  # going, and bidding for time to present
+    NOT_GOING = "not_going"
+    DONE = "done"
+    IN_PROGRESS = "in_progress"
+    STUCK = "stuck"
+
+
+CHOICE_LABELS = {
+    Choice.GOING: "Going",
+    Choice.BRINGING: "Going, and I have something to bring",
+    Choice.NOT_GOING: "Can't make it",
+    Choice.DONE: "Done",
+    Choice.IN_PROGRESS: "In progress",
+    Choice.STUCK: "Stuck",
+}
+RSVP_CHOICES = (Choice.GOING, Choice.BRINGING, Choice.NOT_GOING)
+CHECK_IN_CHOICES = (Choice.DONE, Choice.IN_PROGRESS, Choice.STUCK)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A word from the set's calendar, outside any session: made by the scheduler's jobs
+    (bot.service.meetings), never by the engine.
+
+    With `member` None it is posted in the set's space for everyone; otherwise it is a direct
+    message to that member. `when`, if set, is a meeting's start: the text holds `{when}` where
+    each platform shows it (Slack and Discord in each reader's own time zone). `choices` are
+    buttons, each answering about `subject` (a meeting's id, or an action item's).
+    """
+
+    kind: NoticeKind
+    text: str
+    member: str | None = None
+    when: datetime | None = None
+    zone: str | None = None  # the set's time zone, for platforms that cannot localise
+    subject: int | None = None
+    choices: tuple[Choice, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class CloseSpace:
     """The session is over: close or lock its space."""
@@ -113,16 +169,18 @@ class CloseSpace:
     reason: str
 
 
-Effect = OpenSpace | Post | Nudge | RecordActionItem | CloseSpace
+Effect = OpenSpace | Post | Nudge | RecordActionItem | CloseSpace | Notice
 
 _TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (OpenSpace, Post, Nudge, RecordActionItem, CloseSpace)
+    cls.__name__: cls for cls in (OpenSpace, Post, Nudge, RecordActionItem, CloseSpace, Notice)
 }
 
 
 def effect_to_dict(effect: Effect) -> dict[str, Any]:
     data = asdict(effect)
     data["type"] = type(effect).__name__
+    if isinstance(effect, Notice) and effect.when is not None:
+        data["when"] = effect.when.isoformat()
     return data
 
 
@@ -136,5 +194,10 @@ def effect_from_dict(data: dict[str, Any]) -> Effect:
         fields["reason"] = NudgeReason(fields["reason"])
     elif cls is OpenSpace:
         fields["members"] = tuple(fields["members"])
+    elif cls is Notice:
+        fields["kind"] = NoticeKind(fields["kind"])
+        fields["choices"] = tuple(Choice(c) for c in fields.get("choices", ()))
+        if fields.get("when") is not None:
+            fields["when"] = datetime.fromisoformat(fields["when"])
     effect: Effect = cls(**fields)
     return effect

@@ -18,7 +18,14 @@ from sqlalchemy import Engine, select, update
 
 from bot.clock import Clock
 from bot.engine.effects import Effect, effect_from_dict
-from bot.store import OutboxEntry, PeerSet, SessionRecord, erase_checkpoint, session_factory
+from bot.store import (
+    OutboxEntry,
+    PeerSet,
+    SessionRecord,
+    Tenant,
+    erase_checkpoint,
+    session_factory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +35,8 @@ class Delivery:
     """One effect on its way to the platform, with what the platform needs to place it."""
 
     effect_id: str
-    session_id: int
+    session_id: int | None  # None for a meeting's notice, which belongs to no session
+    set_id: int
     space_id: str | None  # the set's private space on the platform (a channel)
     thread_id: str | None  # the session's thread in that space, once it is open
     created_at: datetime
@@ -69,6 +77,7 @@ class Dispatcher:
         warn_after_attempts: int = 8,
         lease_seconds: float = 120.0,
         hook: Hook | None = None,
+        platform: str | None = None,
     ) -> None:
         self.engine = engine
         self.deliverer = deliverer
@@ -78,6 +87,8 @@ class Dispatcher:
         self.warn_after_attempts = warn_after_attempts
         self.lease_seconds = lease_seconds
         self.hook = hook
+        # Deliver only this platform's entries: workers of several platforms may share a database.
+        self.platform = platform
         self._sessions = session_factory(engine)
 
     def backoff(self, attempts: int) -> timedelta:
@@ -93,34 +104,43 @@ class Dispatcher:
     def deliver_pending(self, limit: int = 1000, session_id: int | None = None) -> int:
         """Deliver what is due, oldest first; returns how many were delivered.
 
-        Order is kept per lane: a session's thread is one lane, each member's private messages
-        another. An entry that failed holds back the rest of its lane until its retry, so a
-        thread never shows messages out of order; a private message that cannot reach one member
-        (say, their direct messages are closed) holds back nothing else. A thread that failed
-        holds back the whole session, whose private words may need it.
+        Order is kept per lane: a session's thread is one lane, a set's own posts (its meeting
+        notices) another, each member's private messages another. An entry that failed holds
+        back the rest of its lane until its retry, so a thread never shows messages out of order;
+        a private message that cannot reach one member (say, their direct messages are closed)
+        holds back nothing else. A thread that failed holds back the whole session, whose private
+        words may need it.
         """
         now = self.clock.now()
         query = select(
             OutboxEntry.id,
             OutboxEntry.session_id,
+            OutboxEntry.set_id,
             OutboxEntry.recipient,
             OutboxEntry.next_attempt_at,
         ).where(OutboxEntry.delivered_at.is_(None))
         if session_id is not None:
             query = query.where(OutboxEntry.session_id == session_id)
+        if self.platform is not None:
+            query = (
+                query.join(PeerSet, PeerSet.id == OutboxEntry.set_id)
+                .join(Tenant, Tenant.id == PeerSet.tenant_id)
+                .where(Tenant.platform == self.platform)
+            )
         with self._sessions() as db:
             rows = db.execute(query.order_by(OutboxEntry.id).limit(limit)).all()
-        held_sessions: set[int] = set()
-        held_lanes: set[tuple[int, str]] = set()
+        held_owners: set[tuple[str, int]] = set()
+        held_lanes: set[tuple[tuple[str, int], str]] = set()
         delivered = 0
-        for entry_id, owner, recipient, next_attempt_at in rows:
-            if owner in held_sessions or (recipient and (owner, recipient) in held_lanes):
+        for entry_id, session, set_id, recipient, next_attempt_at in rows:
+            owner = ("session", session) if session is not None else ("set", set_id)
+            if owner in held_owners or (recipient and (owner, recipient) in held_lanes):
                 continue
             if next_attempt_at > now or not self._deliver_one(entry_id, now):
                 if recipient:
                     held_lanes.add((owner, recipient))
                 else:
-                    held_sessions.add(owner)
+                    held_owners.add(owner)
                 continue
             delivered += 1
         if delivered:
@@ -157,13 +177,14 @@ class Dispatcher:
             if entry is None or entry.delivered_at is not None:
                 return True
             maybe_sent = entry.attempts > 1
-            record = db.get(SessionRecord, entry.session_id)
-            peer_set = db.get(PeerSet, record.set_id) if record else None
+            record = db.get(SessionRecord, entry.session_id) if entry.session_id else None
+            peer_set = db.get(PeerSet, entry.set_id)
             if entry.payload is None:
                 raise RuntimeError(f"outbox entry {entry.effect_id} has no payload")
             delivery = Delivery(
                 effect_id=entry.effect_id,
                 session_id=entry.session_id,
+                set_id=entry.set_id,
                 space_id=peer_set.space_id if peer_set else None,
                 thread_id=record.thread_id if record else None,
                 created_at=entry.created_at,
@@ -193,7 +214,7 @@ class Dispatcher:
                 entry.delivered_at = now
                 entry.payload = None  # erased: member text lives here only in transit
                 entry.last_error = None
-                record = db.get(SessionRecord, entry.session_id)
+                record = db.get(SessionRecord, entry.session_id) if entry.session_id else None
                 if thread_id is not None and record is not None and record.thread_id is None:
                     record.thread_id = thread_id
 

@@ -48,6 +48,7 @@ class ChatRuntime:
             backoff_seconds=settings.delivery_backoff_seconds,
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
             warn_after_attempts=settings.delivery_alert_attempts,
+            platform=platform,
         )
         self._sessions = session_factory(engine)
         self._tenants: dict[str, int] = {}

@@ -21,9 +21,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.clock import Clock
 from bot.engine import SessionState, start, step
-from bot.engine.effects import Effect, Nudge, RecordActionItem, effect_to_dict
+from bot.engine.effects import Effect, Nudge, Post, RecordActionItem, effect_to_dict
 from bot.engine.events import Event, Tick
 from bot.protocol import Protocol
+from bot.service.attendance import record_took_part, took_part
 from bot.service.directory import member_ids
 from bot.store import (
     ActionItem,
@@ -79,28 +80,62 @@ class SessionService:
         With an `event_key` seen before, returns the session that key started.
         """
         now = self.clock.now()
-        state, effects = start(protocol, members, presenters, facilitator, now=now)
         with self._sessions.begin() as db:
             if event_key is not None:
                 seen = db.get(ProcessedEvent, event_key)
                 if seen is not None and seen.session_id is not None:
                     return seen.session_id
-            record = SessionRecord(
+            record = self.start_in(
+                db,
                 tenant_id=tenant_id,
                 set_id=set_id,
-                protocol_name=protocol.name,
-                state=state.to_dict(),
-                status=state.status.value,
-                wake_at=state.wake_at,
+                protocol=protocol,
+                members=members,
+                presenters=presenters,
+                facilitator=facilitator,
                 thread_id=thread_id,
-                started_at=now,
+                now=now,
             )
-            db.add(record)
-            db.flush()
             if event_key is not None:
                 db.add(ProcessedEvent(event_key=event_key, session_id=record.id, processed_at=now))
-            self._append(db, record, 0, effects, now)
             return record.id
+
+    def start_in(
+        self,
+        db: Session,
+        *,
+        tenant_id: int,
+        set_id: int,
+        protocol: Protocol,
+        members: tuple[str, ...],
+        presenters: tuple[str, ...],
+        facilitator: str | None,
+        now: datetime,
+        thread_id: str | None = None,
+        meeting_id: int | None = None,
+        preface: Sequence[Post] = (),
+    ) -> SessionRecord:
+        """Start a session inside the caller's transaction. A scheduled meeting's session names
+        its meeting (unique: a second session for it breaks the transaction) and may open with
+        `preface` posts, shown right after the thread opens, before the protocol's first."""
+        state, effects = start(protocol, members, presenters, facilitator, now=now)
+        if preface:
+            effects = [effects[0], *preface, *effects[1:]]
+        record = SessionRecord(
+            tenant_id=tenant_id,
+            set_id=set_id,
+            protocol_name=protocol.name,
+            state=state.to_dict(),
+            status=state.status.value,
+            wake_at=state.wake_at,
+            thread_id=thread_id,
+            started_at=now,
+            meeting_id=meeting_id,
+        )
+        db.add(record)
+        db.flush()
+        self._append(db, record, 0, effects, now)
+        return record
 
     # --- stepping -----------------------------------------------------------------------------
 
@@ -206,6 +241,8 @@ class SessionService:
         record.wake_at = state.wake_at
         if state.ended and record.ended_at is None:
             record.ended_at = now
+            if record.meeting_id is not None:
+                record_took_part(db, record.meeting_id, record.tenant_id, took_part(state))
         db.flush()  # the version check first: a worker that lost the race appends nothing
         self._append(db, record, step_number, effects, now)
 
@@ -235,6 +272,7 @@ class SessionService:
             db.add(
                 OutboxEntry(
                     session_id=record.id,
+                    set_id=record.set_id,
                     effect_id=f"{record.id}.{step_number}.{index}",
                     kind=type(effect).__name__,
                     recipient=effect.member if isinstance(effect, Nudge) else None,

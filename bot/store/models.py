@@ -11,12 +11,13 @@ ORM never second-guesses it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     MetaData,
@@ -122,6 +123,10 @@ class SessionRecord(Base):
     thread_id: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The scheduled meeting this session holds; unique, so no meeting opens twice.
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"), unique=True
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read by SQLAlchemy)
 
@@ -140,6 +145,13 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The check-in: when its owner is asked how it is going, when they were, and their answer
+    # ("done", "in_progress" or "stuck") with an optional note in their own words.
+    check_in_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    check_in_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_in_status: Mapped[str | None] = mapped_column(String(20))
+    check_in_note: Mapped[str | None] = mapped_column(Text)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessedEvent(Base):
@@ -155,13 +167,16 @@ class ProcessedEvent(Base):
 class OutboxEntry(Base):
     """One effect waiting to be delivered to a platform, or already delivered.
 
-    `payload` may carry member text; it is set to None (SQL NULL) once delivered.
+    A session's effects carry its `session_id`; a meeting's notices (RSVP posts, reminders,
+    check-in pings) carry only their set's. `payload` may carry member text; it is set to None
+    (SQL NULL) once delivered.
     """
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
     # The stable id of one effect, so appending the same effect twice is refused.
     effect_id: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -172,3 +187,80 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Schedule(Base):
+    """When a set meets (see `bot.schedule.Recurrence`), and how far ahead it is told.
+
+    One schedule per set. `at` is the local wall-clock time, "HH:MM", in `zone`.
+    """
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), unique=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(5))
+    zone: Mapped[str] = mapped_column(String(64))
+    minutes: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer, default=1)
+    week_of_month: Mapped[int | None] = mapped_column(Integer)
+    rsvp_hours: Mapped[int] = mapped_column(Integer)
+    reminder_hours: Mapped[int] = mapped_column(Integer)
+    check_in_days: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Meeting(Base):
+    """One occurrence of a set's schedule.
+
+    `planned_for` is the occurrence's own time from the recurrence and, with the set, unique: a
+    meeting is planned once however many workers plan it. `starts_at` is when it really starts
+    (a moved meeting keeps its `planned_for`). `status` moves on only by a conditional update:
+    "planned" -> "open" | "missed" | "called_off" | "skipped" | "cancelled".
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("set_id", "planned_for"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    rsvp_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Attendance(Base):
+    """One member at one meeting: what they answered, whether they bid, whether they took part."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # "going", "not_going", or None: not answered.
+    rsvp: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bid: Mapped[bool] = mapped_column(Boolean, default=False)
+    took_part: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Turn(Base):
+    """Who presented or facilitated at a meeting: the rota's memory."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # "presenter" or "facilitator".
+    role: Mapped[str] = mapped_column(String(20))

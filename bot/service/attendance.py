@@ -1,0 +1,43 @@
+"""Attendance: who said they would come to a meeting, and who took part in its session."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.engine import SessionState
+from bot.service.directory import member_ids
+from bot.store import Attendance
+
+
+def took_part(state: SessionState) -> set[str]:
+    """Members who did something in the session: spoke, took or passed a turn, or agreed.
+
+    Counts only, like the speaking balance: nothing of what they said."""
+    active = {m for m, b in state.balance.items() if b.turns or b.words}
+    return active | set(state.had_turn) | set(state.passed) | set(state.agreed)
+
+
+def attendance_row(db: Session, meeting_id: int, member_id: int) -> Attendance:
+    """The member's row for this meeting, made on first need."""
+    row = db.scalars(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting_id, Attendance.member_id == member_id
+        )
+    ).first()
+    if row is None:
+        row = Attendance(meeting_id=meeting_id, member_id=member_id, bid=False, took_part=False)
+        db.add(row)
+        db.flush()
+    return row
+
+
+def record_took_part(
+    db: Session, meeting_id: int, tenant_id: int, members: Collection[str]
+) -> None:
+    ids = member_ids(db, tenant_id)
+    for member in members:
+        if member in ids:
+            attendance_row(db, meeting_id, ids[member]).took_part = True
