@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, time
 
+from bot.engine.effects import Choice
 from bot.engine.events import Agree, Command, Done, Event, FacilitatorCommand, Pass
 from bot.engine.session import MAX_EXTEND_MINUTES
 
@@ -22,7 +24,14 @@ the members: /peer start [PROTOCOL] @member @member ...
 /peer set add @member, /peer set remove @member: change the set of this channel
 /peer next | skip | extend MINUTES | pause | resume | end: move the session on
 /peer status: where the session is
-/peer protocols: the protocols you can use"""
+/peer protocols: the protocols you can use
+/peer schedule add weekly tue 18:30 Europe/London 90 [rsvp 48h] [remind 4h] [checkin 7d]: \
+regular meetings (or every 2 weeks thu 09:00 ..., monthly first tue 18:30 ...)
+/peer schedule list | cancel | skip-next | move 2026-12-01 19:00: see or change them
+/peer bid: you have something to bring to the next meeting
+/peer attendance: who said they would come, and who took part
+/peer actions, /peer action edit NUMBER new words: your action items
+/peer checkin NUMBER done|in-progress|stuck [note]: how an action item is going"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +78,97 @@ class Control:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleAdd:
+    """`recurrence` is read by `bot.schedule.parse_recurrence` once today's date is known."""
+
+    recurrence: str
+    rsvp_hours: int | None = None
+    reminder_hours: int | None = None
+    check_in_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCancel:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSkip:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMove:
+    day: date
+    at: time
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Bid:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEdit:
+    item: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    item: int
+    choice: Choice
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     message: str
 
 
-Request = Help | Protocols | Status | Start | SetCreate | SetAdd | SetRemove | Control
+Request = (
+    Help
+    | Protocols
+    | Status
+    | Start
+    | SetCreate
+    | SetAdd
+    | SetRemove
+    | Control
+    | ScheduleAdd
+    | ScheduleList
+    | ScheduleCancel
+    | ScheduleSkip
+    | ScheduleMove
+    | Attendance
+    | Bid
+    | Actions
+    | ActionEdit
+    | CheckIn
+)
+
+SCHEDULE_USAGE = (
+    "/peer schedule add weekly tue 18:30 Europe/London 90 [rsvp 48h] [remind 4h] [checkin 7d], "
+    "/peer schedule list, /peer schedule cancel, /peer schedule skip-next or "
+    "/peer schedule move 2026-12-01 19:00"
+)
+CHECK_IN_WORDS = {"done": Choice.DONE, "in-progress": Choice.IN_PROGRESS, "stuck": Choice.STUCK}
+_LEADS = {"rsvp": "h", "remind": "h", "checkin": "d"}
 
 
 def mention(word: str) -> str | None:
@@ -96,6 +191,17 @@ def parse(text: str) -> Request | Problem:
         return _start(rest)
     if head == "set":
         return _set(rest)
+    if head == "schedule":
+        return _schedule(rest)
+    if head in ("attendance", "bid", "actions"):
+        if rest:
+            return Problem(f"/peer {head} takes nothing after it")
+        plain: dict[str, Request] = {"attendance": Attendance(), "bid": Bid(), "actions": Actions()}
+        return plain[head]
+    if head == "action":
+        return _action(rest)
+    if head == "checkin":
+        return _check_in(rest)
     if head in {c.value for c in Command}:
         return _control(Command(head), rest)
     return Problem(f"I don't know `{words[0]}`. Try one of these:\n{USAGE}")
@@ -147,6 +253,83 @@ def _set(words: list[str]) -> Request | Problem:
     return Problem(
         "Use /peer set create NAME @member ..., /peer set add @member or /peer set remove @member"
     )
+
+
+def _schedule(words: list[str]) -> Request | Problem:
+    action = words[0].lower() if words else ""
+    rest = words[1:]
+    if action == "add":
+        return _schedule_add(rest)
+    simple: dict[str, Request] = {
+        "list": ScheduleList(),
+        "cancel": ScheduleCancel(),
+        "skip-next": ScheduleSkip(),
+    }
+    if action in simple:
+        return simple[action] if not rest else Problem(f"/peer schedule {action} takes nothing")
+    if action == "move":
+        try:
+            if len(rest) != 2:
+                raise ValueError
+            return ScheduleMove(date.fromisoformat(rest[0]), time.fromisoformat(rest[1]))
+        except ValueError:
+            return Problem(
+                "Say the new local day and time, in the schedule's time zone: "
+                "/peer schedule move 2026-12-01 19:00"
+            )
+    return Problem(f"Use {SCHEDULE_USAGE}")
+
+
+def _schedule_add(words: list[str]) -> ScheduleAdd | Problem:
+    leads: dict[str, int] = {}
+    # Options come last, as pairs: rsvp 48h, remind 4h, checkin 7d.
+    while len(words) >= 2 and words[-2].lower() in _LEADS:
+        name, value = words[-2].lower(), words[-1].lower()
+        unit = _LEADS[name]
+        number = value.removesuffix(unit)
+        if not number.isdigit() or name in leads:
+            example = {"rsvp": "48h", "remind": "4h", "checkin": "7d"}[name]
+            return Problem(f"Give {name} once, as a whole number of {unit}, e.g. {name} {example}")
+        leads[name] = int(number)
+        words = words[:-2]
+    if not words:
+        return Problem(f"Say when the set meets: {SCHEDULE_USAGE.split(', ')[0]}")
+    return ScheduleAdd(
+        " ".join(words), leads.get("rsvp"), leads.get("remind"), leads.get("checkin")
+    )
+
+
+def _item_number(word: str, usage: str) -> int | Problem:
+    number = word.removeprefix("#")
+    if not number.isdigit():
+        return Problem(
+            f"`{word}` is not an action item's number (/peer actions lists yours): {usage}"
+        )
+    return int(number)
+
+
+def _action(words: list[str]) -> ActionEdit | Problem:
+    usage = "/peer action edit NUMBER new words"
+    if len(words) < 3 or words[0].lower() != "edit":
+        return Problem(f"Change one of your action items: {usage}")
+    item = _item_number(words[1], usage)
+    if isinstance(item, Problem):
+        return item
+    return ActionEdit(item, " ".join(words[2:]))
+
+
+def _check_in(words: list[str]) -> CheckIn | Problem:
+    usage = "/peer checkin NUMBER done|in-progress|stuck [note]"
+    if len(words) < 2:
+        return Problem(f"Say which action item and how it is going: {usage}")
+    item = _item_number(words[0], usage)
+    if isinstance(item, Problem):
+        return item
+    choice = CHECK_IN_WORDS.get(words[1].lower())
+    if choice is None:
+        return Problem(f"How is it going: done, in-progress or stuck, not `{words[1]}`: {usage}")
+    note = " ".join(words[2:]) or None
+    return CheckIn(item, choice, note)
 
 
 def _control(command: Command, words: list[str]) -> Control | Problem:

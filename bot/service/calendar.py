@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.engine.effects import Notice, NoticeKind
 from bot.schedule import Recurrence, next_meetings
-from bot.service.notices import append_notice
+from bot.service.notices import append_notice, time_token
 from bot.store import ActionItem, Meeting, Schedule, session_factory
 
 PLANNED = "planned"
@@ -107,7 +107,8 @@ class Calendar:
                 db,
                 set_id,
                 now,
-                f"{_who(by)} set the meetings: {recurrence.describe()}. The first is {{when}}.",
+                f"{_who(by)} set the meetings: {recurrence.describe()}. "
+                f"The first is {time_token(meeting.starts_at)}.",
                 meeting,
                 recurrence.zone,
             )
@@ -148,7 +149,8 @@ class Calendar:
                 db,
                 set_id,
                 now,
-                f"{_who(by)} skipped meeting {skipped.number}. The next meeting is {{when}}.",
+                f"{_who(by)} skipped meeting {skipped.number}. "
+                f"The next meeting is {time_token(following.starts_at)}.",
                 following,
                 schedule.zone,
             )
@@ -184,7 +186,7 @@ class Calendar:
                 db,
                 set_id,
                 now,
-                f"{_who(by)} moved meeting {meeting.number} to {{when}}.",
+                f"{_who(by)} moved meeting {meeting.number} to {time_token(meeting.starts_at)}.",
                 meeting,
                 schedule.zone,
                 key=f"{meeting.id}.{moved.timestamp():.0f}",
@@ -293,8 +295,9 @@ def mark_missed(db: Session, meeting_id: int, now: datetime) -> bool:
         f"missed.{meeting.id}",
         Notice(
             NoticeKind.MISSED,
-            f"Meeting {meeting.number}, planned for {{when}}, did not open: the bot was not "
-            "running then. Sorry. Nothing is lost; the next meeting is planned as usual.",
+            f"Meeting {meeting.number}, planned for {time_token(meeting.starts_at)}, did not "
+            "open: the bot was not running then. Sorry. Nothing is lost; the next meeting is "
+            "planned as usual.",
             when=meeting.starts_at,
             zone=schedule.zone if schedule else None,
             subject=meeting.id,

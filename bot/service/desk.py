@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol as Interface
 
@@ -18,12 +19,15 @@ from sqlalchemy.orm import Session
 
 from bot import commands
 from bot.engine import SetupError
-from bot.engine.effects import Nudge, NudgeReason
+from bot.engine.effects import RSVP_CHOICES, Choice, Nudge, NudgeReason
 from bot.engine.events import FacilitatorCommand
 from bot.engine.state import SessionState
 from bot.engine.wording import at, names
 from bot.protocol import ProtocolError, shipped_names
 from bot.protocol.library import load_named, load_setting
+from bot.schedule import parse_recurrence
+from bot.service.calendar import Calendar, CalendarError, Leads, recurrence_of
+from bot.service.checkins import CheckInError, CheckIns
 from bot.service.directory import (
     add_member,
     ensure_set,
@@ -32,7 +36,10 @@ from bot.service.directory import (
     set_in_space,
     set_members,
 )
+from bot.service.meetings import MeetingError, Meetings
+from bot.service.notices import time_token
 from bot.service.sessions import SessionService
+from bot.settings import Settings
 from bot.store import PeerSet, session_factory
 
 DEFAULT_PROTOCOL = "peer-mentoring-round"
@@ -70,9 +77,24 @@ class Answer:
 
 
 class Desk:
-    def __init__(self, service: SessionService, own_protocols: Path | None = None) -> None:
+    def __init__(
+        self,
+        service: SessionService,
+        own_protocols: Path | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        settings = settings or Settings()
         self.service = service
         self.own_protocols = own_protocols
+        self.settings = settings
+        self.calendar = Calendar(
+            service.engine,
+            service.clock,
+            late_start=timedelta(minutes=settings.late_start_minutes),
+            check_in_days=settings.check_in_days,
+        )
+        self.meetings = Meetings(service.engine, service.clock, own_protocols)
+        self.checkins = CheckIns(service.engine, service.clock)
         self._sessions = session_factory(service.engine)
 
     def answer(self, text: str, caller: Caller, spaces: Spaces) -> Answer:
@@ -81,8 +103,25 @@ class Desk:
             return Answer(request.message, ok=False)
         try:
             return self._run(request, caller, spaces)
-        except (SetupError, ProtocolError, SpaceError) as exc:
+        except (SetupError, ProtocolError, SpaceError, CalendarError) as exc:
             return Answer(str(exc), ok=False)
+        except (MeetingError, CheckInError) as exc:
+            return Answer(str(exc), ok=False)
+
+    def choose(self, caller: Caller, choice: Choice, subject: int) -> Answer:
+        """A member pressed an answer button: an RSVP (subject: the meeting) or a check-in
+        (subject: the action item). The answer is for them alone."""
+        tenant_id = self._tenant_id(caller)
+        try:
+            if choice in RSVP_CHOICES:
+                return Answer(self.meetings.answer(tenant_id, caller.member, subject, choice))
+            return Answer(self.checkins.answer(tenant_id, caller.member, subject, choice))
+        except (MeetingError, CheckInError) as exc:
+            return Answer(str(exc), ok=False)
+
+    def _tenant_id(self, caller: Caller) -> int:
+        with self._sessions.begin() as db:
+            return ensure_tenant(db, caller.platform, caller.tenant).id
 
     def _run(self, request: commands.Request, caller: Caller, spaces: Spaces) -> Answer:
         match request:
@@ -94,6 +133,12 @@ class Desk:
                 return self._create_set(name, members, caller, spaces)
             case commands.Start(protocol=protocol, members=members):
                 return self._start(protocol, members, caller, spaces)
+            case commands.CheckIn(item=item, choice=choice, note=note):
+                tenant_id = self._tenant_id(caller)
+                return Answer(self.checkins.answer(tenant_id, caller.member, item, choice, note))
+            case commands.ActionEdit(item=item, text=words):
+                tenant_id = self._tenant_id(caller)
+                return Answer(self.checkins.edit(tenant_id, caller.member, item, words))
         peer_set = self._set_here(caller)
         if peer_set is None:
             return Answer(
@@ -108,6 +153,16 @@ class Desk:
                 return self._change(peer_set, member, spaces, add=False)
             case commands.Status():
                 return self._status(peer_set)
+            case commands.ScheduleAdd() | commands.ScheduleList() | commands.ScheduleCancel():
+                return self._schedule(request, peer_set, caller)
+            case commands.ScheduleSkip() | commands.ScheduleMove():
+                return self._schedule(request, peer_set, caller)
+            case commands.Attendance():
+                return Answer(self.meetings.attendance(peer_set.id))
+            case commands.Bid():
+                return Answer(self.meetings.bid(peer_set.tenant_id, peer_set.id, caller.member))
+            case commands.Actions():
+                return Answer(self.checkins.mine(peer_set.tenant_id, peer_set.id, caller.member))
             case commands.Control(command=command, minutes=minutes):
                 session_id = self.service.unfinished(peer_set.id)
                 if session_id is None:
@@ -186,6 +241,64 @@ class Desk:
             else:
                 remove_member(db, fresh, member)
         return Answer(f"{at(member)} has {'joined' if add else 'left'} the set.")
+
+    # --- regular meetings -----------------------------------------------------------------
+
+    def _schedule(self, request: commands.Request, peer_set: PeerSet, caller: Caller) -> Answer:
+        with self._sessions() as db:
+            if caller.member not in set_members(db, peer_set.id):
+                return Answer("Only members of this set can change its meetings.", ok=False)
+        match request:
+            case commands.ScheduleAdd():
+                return self._schedule_add(request, peer_set, caller)
+            case commands.ScheduleCancel():
+                count = self.calendar.cancel(peer_set.id, caller.member)
+                return Answer(f"Regular meetings cancelled ({count} planned meeting called off).")
+            case commands.ScheduleSkip():
+                skipped, following = self.calendar.skip_next(peer_set.id, caller.member)
+                return Answer(
+                    f"Meeting {skipped.number} is skipped; the next is "
+                    f"{time_token(following.starts_at)}."
+                )
+            case commands.ScheduleMove(day=day, at=moment):
+                moved = self.calendar.move_next(peer_set.id, day, moment, caller.member)
+                return Answer(f"Meeting {moved.number} now starts {time_token(moved.starts_at)}.")
+        return self._schedule_list(peer_set)
+
+    def _schedule_add(
+        self, request: commands.ScheduleAdd, peer_set: PeerSet, caller: Caller
+    ) -> Answer:
+        try:
+            today = self.service.clock.now().date()
+            recurrence = parse_recurrence(request.recurrence, today)
+        except ValueError as exc:
+            return Answer(f"{exc}. Try: {commands.SCHEDULE_USAGE.split(', ')[0]}", ok=False)
+        leads = Leads(
+            rsvp_hours=request.rsvp_hours or self.settings.rsvp_hours,
+            reminder_hours=request.reminder_hours or self.settings.reminder_hours,
+            check_in_days=request.check_in_days or self.settings.check_in_days,
+        )
+        first = self.calendar.add(peer_set.id, recurrence, leads, caller.member)
+        return Answer(
+            f"{peer_set.name!r} meets {recurrence.describe()}. The first meeting is "
+            f"{time_token(first.starts_at)}; its RSVP goes out {leads.rsvp_hours} hours before, "
+            f"a reminder {leads.reminder_hours} hours before, and check-ins "
+            f"{leads.check_in_days} days after each action item."
+        )
+
+    def _schedule_list(self, peer_set: PeerSet) -> Answer:
+        schedule = self.calendar.schedule(peer_set.id)
+        if schedule is None:
+            return Answer(
+                f"{peer_set.name!r} has no regular meetings. Set them: "
+                f"{commands.SCHEDULE_USAGE.split(', ')[0]}"
+            )
+        upcoming = self.calendar.upcoming(peer_set.id, 3)
+        return Answer(
+            f"{peer_set.name!r} meets {recurrence_of(schedule).describe()}. Next: "
+            + "; ".join(time_token(moment) for moment in upcoming)
+            + "."
+        )
 
     # --- sessions -------------------------------------------------------------------------
 

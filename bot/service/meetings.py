@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -26,7 +25,7 @@ from bot.protocol.library import load_setting
 from bot.service.attendance import attendance_row
 from bot.service.calendar import PLANNED, mark_missed, move_on, next_planned, schedule_of
 from bot.service.directory import member_ids, set_members
-from bot.service.notices import append_notice
+from bot.service.notices import append_notice, time_token
 from bot.service.sessions import SessionService
 from bot.store import (
     ActionItem,
@@ -78,8 +77,9 @@ class Meetings:
                 f"rsvp.{meeting.id}.{meeting.starts_at.timestamp():.0f}",
                 Notice(
                     NoticeKind.RSVP,
-                    f"Meeting {meeting.number} is {{when}}, {meeting.minutes} minutes. Are you "
-                    "coming? If you have something to bring, say so: when more people bid than "
+                    f"Meeting {meeting.number} is {time_token(meeting.starts_at)}, "
+                    f"{meeting.minutes} minutes. Are you coming? If you have something to "
+                    "bring, say so: when more people bid than "
                     "the meeting has time for, those who presented least recently go first.",
                     when=meeting.starts_at,
                     zone=_zone(db, meeting.set_id),
@@ -107,7 +107,8 @@ class Meetings:
                     f"remind.{meeting.id}.{meeting.starts_at.timestamp():.0f}.{member}",
                     Notice(
                         NoticeKind.REMINDER,
-                        f"A reminder: {_set_name(db, meeting.set_id)} meets {{when}} "
+                        f"A reminder: {_set_name(db, meeting.set_id)} meets "
+                        f"{time_token(meeting.starts_at)} "
                         f"(meeting {meeting.number}). Are you coming?",
                         member=member,
                         when=meeting.starts_at,
@@ -193,7 +194,7 @@ class Meetings:
             f"calledoff.{meeting.id}",
             Notice(
                 NoticeKind.CALLED_OFF,
-                f"Meeting {meeting.number} ({{when}}) is called off: {why} "
+                f"Meeting {meeting.number} ({time_token(meeting.starts_at)}) is called off: {why} "
                 "See you at the next one.",
                 when=meeting.starts_at,
                 zone=_zone(db, meeting.set_id),
@@ -263,8 +264,7 @@ class Meetings:
             ).all()
             if not meetings:
                 return "No meetings yet: attendance appears here after the first one."
-            zone = _zone(db, set_id) or "UTC"
-            lines = [f"Attendance (times in {zone}):"]
+            lines = ["Attendance:"]
             for meeting in reversed(meetings):
                 rows = db.execute(
                     select(Member.external_id, Attendance.rsvp, Attendance.took_part)
@@ -274,8 +274,8 @@ class Meetings:
                 ).all()
                 said = [m for m, rsvp, _ in rows if rsvp == GOING]
                 came = [m for m, _, part in rows if part]
-                when = _local(meeting.starts_at, zone)
-                head = f"Meeting {meeting.number}, {when}, {meeting.status.replace('_', ' ')}"
+                status = meeting.status.replace("_", " ")
+                head = f"Meeting {meeting.number}, {time_token(meeting.starts_at)}, {status}"
                 lines.append(
                     f"{head}: said going: {names(said) if said else 'nobody'}; "
                     f"took part: {names(came) if came else 'nobody'}."
@@ -355,7 +355,3 @@ def _zone(db: Session, set_id: int) -> str | None:
 def _set_name(db: Session, set_id: int) -> str:
     peer_set = db.get(PeerSet, set_id)
     return peer_set.name if peer_set else "your set"
-
-
-def _local(moment: datetime, zone: str) -> str:
-    return f"{moment.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M}"

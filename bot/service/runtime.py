@@ -40,7 +40,7 @@ class ChatRuntime:
         self.platform = platform
         self.clock = clock or SystemClock()
         self.service = SessionService(engine, self.clock)
-        self.desk = Desk(self.service, settings.protocols_dir)
+        self.desk = Desk(self.service, settings.protocols_dir, settings)
         self.dispatcher = Dispatcher(
             engine,
             deliverer,
