@@ -7,6 +7,7 @@ after a crash the console can tell what it already showed and never shows a post
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -16,10 +17,18 @@ from bot.service import Delivery, Receipt
 
 
 class ConsoleDeliverer:
-    def __init__(self, out: TextIO, log_path: Path, start: datetime) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        log_path: Path,
+        start: datetime,
+        stamper: Callable[[datetime], str] | None = None,
+    ) -> None:
         self.out = out
         self.log_path = log_path
         self.start = start
+        # How a line's time is shown: by default, minutes into the session.
+        self.stamper = stamper or (lambda moment: stamp(moment, start))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._seen = set(log_path.read_text().split()) if log_path.exists() else set()
 
@@ -32,6 +41,6 @@ class ConsoleDeliverer:
             log.flush()
             os.fsync(log.fileno())
         self._seen.add(delivery.effect_id)
-        self.out.write(f"{stamp(delivery.created_at, self.start)} {render(delivery.effect)}\n")
+        self.out.write(f"{self.stamper(delivery.created_at)} {render(delivery.effect)}\n")
         self.out.flush()
         return Receipt()

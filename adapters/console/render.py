@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.engine.effects import Button, CloseSpace, Effect, Nudge, OpenSpace, Post
+from bot.engine.effects import (
+    CHOICE_LABELS,
+    Button,
+    CloseSpace,
+    Effect,
+    Notice,
+    Nudge,
+    OpenSpace,
+    Post,
+)
+from bot.service.notices import in_zone, render_times
 
 _MENTION = re.compile(r"<@([^>]+)>")
 # Each button with the line that presses it here.
@@ -17,9 +27,9 @@ _BUTTONS = {
 }
 
 
-def plain(text: str) -> str:
-    """Mentions (`<@alice>`) as the bare name."""
-    return _MENTION.sub(r"\1", text)
+def plain(text: str, zone: str | None = None) -> str:
+    """Mentions (`<@alice>`) as the bare name, times in `zone` (UTC if none)."""
+    return render_times(_MENTION.sub(r"\1", text), in_zone(zone))
 
 
 def stamp(moment: datetime, start: datetime) -> str:
@@ -35,6 +45,12 @@ def render(effect: Effect) -> str:
         return f"(to {effect.member}) " + plain(effect.text)
     if isinstance(effect, OpenSpace):
         return f'peerset: opened a private space "{effect.title}" for {", ".join(effect.members)}.'
+    if isinstance(effect, Notice):
+        choices = " ".join(f"[{CHOICE_LABELS[c]}]" for c in effect.choices)
+        to = f"(to {effect.member}) " if effect.member else ""
+        return f"peerset: {to}{plain(effect.text, effect.zone)}" + (
+            f"  {choices}" if choices else ""
+        )
     if isinstance(effect, CloseSpace):
         return "peerset: this session's space is now closed."
     raise TypeError(f"cannot render {effect!r}")
