@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.engine.events import Event
+from bot.scheduler.worker import SchedulerWorker
 from bot.service.desk import Desk
 from bot.service.directory import ensure_tenant
 from bot.service.dispatch import Deliverer, Dispatcher
@@ -49,6 +50,10 @@ class ChatRuntime:
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
             warn_after_attempts=settings.delivery_alert_attempts,
             platform=platform,
+        )
+        # Every worker offers to schedule; exactly one at a time does (bot.scheduler.leader).
+        self.scheduler = (
+            SchedulerWorker(engine, self.clock, settings) if settings.scheduler else None
         )
         self._sessions = session_factory(engine)
         self._tenants: dict[str, int] = {}
@@ -114,8 +119,19 @@ class ChatRuntime:
         return self.dispatcher.deliver_pending()
 
     async def pump(self, stop: asyncio.Event) -> None:
-        """Fire due deadlines and deliver the outbox until `stop`, at once when woken."""
+        """Fire due deadlines and deliver the outbox until `stop`, at once when woken; meanwhile
+        offer to schedule meetings."""
         self._wake = asyncio.Event()
+        if self.scheduler is not None:
+            self.scheduler.start()
+        try:
+            await self._pump(stop)
+        finally:
+            if self.scheduler is not None:
+                await asyncio.to_thread(self.scheduler.stop)
+
+    async def _pump(self, stop: asyncio.Event) -> None:
+        assert self._wake is not None
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.pump_once)
