@@ -10,8 +10,12 @@ from __future__ import annotations
 import hashlib
 import select
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
+
+from sqlalchemy import Engine
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.parse import HELP, Act, Help, Problem, Wait, parse_line
@@ -30,75 +34,51 @@ from bot.store import make_engine, session_factory, upgrade
 PLATFORM = "console"
 
 
-class ConsoleApp:
+def console_log(settings: Settings, url: str) -> Path:
+    """The console's memory of what it showed, one per database."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return settings.data_dir / f"console-{digest}.log"
+
+
+def console_dispatcher(
+    settings: Settings,
+    engine: Engine,
+    deliverer: ConsoleDeliverer,
+    clock: Clock,
+    hook: Hook | None = None,
+) -> Dispatcher:
+    return Dispatcher(
+        engine,
+        deliverer,
+        clock,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        warn_after_attempts=settings.delivery_alert_attempts,
+        lease_seconds=0,  # the console is the only worker on its sessions
+        hook=hook,
+        platform=PLATFORM,
+    )
+
+
+class ConsoleSession:
+    """One session played at the console: lines in, the session's delivered effects out."""
+
     def __init__(
         self,
-        settings: Settings,
+        service: SessionService,
+        dispatcher: Dispatcher,
+        session_id: int,
         *,
-        protocol: Protocol,
-        protocol_ref: str,
-        members: tuple[str, ...],
-        presenters: tuple[str, ...] = (),
-        facilitator: str | None = None,
-        virtual: bool,
         out: TextIO,
         err: TextIO,
-        set_name: str | None = None,
-        fresh: bool = False,
+        virtual: bool,
+        stamper: Callable[[datetime], str],
     ) -> None:
+        self.service, self.dispatcher, self.session_id = service, dispatcher, session_id
+        self.clock = service.clock
         self.out, self.err, self.virtual = out, err, virtual
-        url = settings.effective_database_url
-        upgrade(url)
-        self.engine = make_engine(url)
-        with session_factory(self.engine).begin() as db:
-            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
-            peer_set = ensure_set(
-                db,
-                tenant.id,
-                set_name or "console: " + ", ".join(members),
-                protocol_ref,
-                [(m, m) for m in members],
-                facilitator,
-            )
-            tenant_id, set_id = tenant.id, peer_set.id
-        resume = None if fresh else SessionService(self.engine, SystemClock()).unfinished(set_id)
-        resumed_state = SessionService(self.engine, SystemClock()).state(resume) if resume else None
-        self.clock: Clock
-        if virtual:
-            start = (
-                resumed_state.clock if resumed_state else datetime.now(UTC).replace(microsecond=0)
-            )
-            self.clock = VirtualClock(start)
-        else:
-            self.clock = SystemClock()
-        self.service = SessionService(self.engine, self.clock)
-        if resume is not None and resumed_state is not None:
-            self.session_id = resume
-            self.err.write(f"Resuming session {resume}: {describe(resumed_state)}\n")
-        else:
-            self.session_id = self.service.start_session(
-                tenant_id=tenant_id,
-                set_id=set_id,
-                protocol=protocol,
-                members=members,
-                presenters=presenters,
-                facilitator=facilitator,
-            )
-        self.state = self.service.state(self.session_id)
-        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-        self.deliverer = ConsoleDeliverer(
-            out, settings.data_dir / f"console-{digest}.log", self.state.started_at
-        )
-        self.dispatcher = Dispatcher(
-            self.engine,
-            self.deliverer,
-            self.clock,
-            backoff_seconds=settings.delivery_backoff_seconds,
-            backoff_max_seconds=settings.delivery_backoff_max_seconds,
-            warn_after_attempts=settings.delivery_alert_attempts,
-            lease_seconds=0,  # the console is the only worker on its session
-            hook=_fault_hook(settings.fault_pause, self) if settings.fault_pause else None,
-        )
+        self.stamper = stamper
+        self.state = service.state(session_id)
         self.lines_done = 0
         self._settle()
 
@@ -153,9 +133,85 @@ class ConsoleApp:
 
     def _echo(self, line: str) -> None:
         if self.virtual:
-            now = self.clock.now()
-            self.out.write(f"{stamp(now, self.state.started_at)} {line.strip()}\n")
+            self.out.write(f"{self.stamper(self.clock.now())} {line.strip()}\n")
             self.out.flush()
+
+
+class ConsoleApp(ConsoleSession):
+    """A console session of its own: its set made (or found) and its session started or
+    resumed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        protocol: Protocol,
+        protocol_ref: str,
+        members: tuple[str, ...],
+        presenters: tuple[str, ...] = (),
+        facilitator: str | None = None,
+        virtual: bool,
+        out: TextIO,
+        err: TextIO,
+        set_name: str | None = None,
+        fresh: bool = False,
+    ) -> None:
+        self.out, self.err, self.virtual = out, err, virtual
+        url = settings.effective_database_url
+        upgrade(url)
+        self.engine = make_engine(url)
+        with session_factory(self.engine).begin() as db:
+            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
+            peer_set = ensure_set(
+                db,
+                tenant.id,
+                set_name or "console: " + ", ".join(members),
+                protocol_ref,
+                [(m, m) for m in members],
+                facilitator,
+            )
+            tenant_id, set_id = tenant.id, peer_set.id
+        resume = None if fresh else SessionService(self.engine, SystemClock()).unfinished(set_id)
+        resumed_state = SessionService(self.engine, SystemClock()).state(resume) if resume else None
+        self.clock: Clock
+        if virtual:
+            start = (
+                resumed_state.clock if resumed_state else datetime.now(UTC).replace(microsecond=0)
+            )
+            self.clock = VirtualClock(start)
+        else:
+            self.clock = SystemClock()
+        self.service = SessionService(self.engine, self.clock)
+        if resume is not None and resumed_state is not None:
+            self.session_id = resume
+            self.err.write(f"Resuming session {resume}: {describe(resumed_state)}\n")
+        else:
+            self.session_id = self.service.start_session(
+                tenant_id=tenant_id,
+                set_id=set_id,
+                protocol=protocol,
+                members=members,
+                presenters=presenters,
+                facilitator=facilitator,
+            )
+        started_at = self.service.state(self.session_id).started_at
+        self.deliverer = ConsoleDeliverer(out, console_log(settings, url), started_at)
+        dispatcher = console_dispatcher(
+            settings,
+            self.engine,
+            self.deliverer,
+            self.clock,
+            hook=_fault_hook(settings.fault_pause, self) if settings.fault_pause else None,
+        )
+        super().__init__(
+            self.service,
+            dispatcher,
+            self.session_id,
+            out=out,
+            err=err,
+            virtual=virtual,
+            stamper=lambda moment: stamp(moment, started_at),
+        )
 
 
 def describe(state: SessionState) -> str:

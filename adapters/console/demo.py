@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from adapters.console.app import ConsoleApp
+from adapters.console.app import ConsoleSession
 from bot.engine import SessionState
 from bot.protocol.model import EndRule, Speaking
 
@@ -46,7 +46,7 @@ def demo_members(count: int) -> tuple[str, ...]:
     return NAMES[:count]
 
 
-def play(app: ConsoleApp) -> None:
+def play(app: ConsoleSession) -> None:
     memory = _Memory()
     for _ in range(MAX_LINES):
         if app.ended:

@@ -1,11 +1,71 @@
-"""`peerset demo --meetings N`: one set's regular meetings on virtual time."""
+"""`peerset demo --meetings N`: one set's regular meetings on virtual time.
+
+The set gets a weekly schedule; the real meeting scheduler (APScheduler, its jobs kept in the
+database) posts each RSVP, reminds those who have not answered, opens each meeting for those going
+with the updates round and the rota's choice, and pings presenters about their action items between
+meetings. Simulated members answer as people would, and play each session as in `peerset demo`.
+Everything shown was delivered through the outbox, as on Slack and Discord.
+
+The demo keeps its own SQLite file in the data directory, made anew each run, so a demo never
+mixes with a real set's history.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine, select
+
+from adapters.console.app import PLATFORM, ConsoleSession, console_dispatcher, console_log
+from adapters.console.deliver import ConsoleDeliverer
+from adapters.console.demo import DemoError, play
+from adapters.console.render import plain
+from bot.clock import VirtualClock
+from bot.engine.effects import CHOICE_LABELS, Choice
 from bot.protocol import Protocol
+from bot.schedule import WEEKDAYS
+from bot.scheduler.runner import SYNC_JOB, MeetingScheduler
+from bot.service import Dispatcher, SessionService
+from bot.service.desk import Answer, Caller, Desk
+from bot.service.directory import ensure_set, ensure_tenant
 from bot.settings import Settings
+from bot.store import (
+    ActionItem,
+    Meeting,
+    Member,
+    SessionRecord,
+    make_engine,
+    session_factory,
+    upgrade,
+)
+
+ZONE = "Europe/London"
+SPACE = "console:demo-meetings"
+MAX_STEPS = 500
+# Who answers the RSVP how, meeting by meeting (then round again): a bid is "Going, and I have
+# something to bring". Members left out answer only when reminded.
+RSVP_SCRIPT: tuple[dict[int, Choice], ...] = (
+    {0: Choice.BRINGING, 1: Choice.BRINGING, 2: Choice.BRINGING, 3: Choice.GOING},
+    {0: Choice.BRINGING, 1: Choice.NOT_GOING, 2: Choice.BRINGING, 3: Choice.BRINGING},
+    {0: Choice.GOING, 1: Choice.GOING, 2: Choice.GOING, 3: Choice.GOING},
+)
+CHECK_INS = (
+    (Choice.DONE, "Talked to my lead; we moved the deadline by a week."),
+    (Choice.IN_PROGRESS, "Booked a slot with my lead for Thursday."),
+    (Choice.STUCK, "They keep cancelling; I could use ideas."),
+)
+
+
+@dataclass
+class _Seen:
+    rsvps: set[int]
+    reminders: set[int]
+    check_ins: set[int]
+    sessions: set[int]
 
 
 def play_meetings(
@@ -18,4 +78,181 @@ def play_meetings(
     out: TextIO,
     err: TextIO,
 ) -> None:
-    raise NotImplementedError("being written")
+    if meetings < 1:
+        raise DemoError(f"the demo shows 1 meeting or more; --meetings {meetings} asked")
+    path = settings.data_dir / "demo-meetings.db"
+    url = f"sqlite:///{path}"
+    for old in (path, console_log(settings, url)):
+        old.unlink(missing_ok=True)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        _Demo(settings, engine, url, protocol_ref, members, out, err).run(meetings, protocol)
+    finally:
+        engine.dispose()
+
+
+class _Demo:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        url: str,
+        protocol_ref: str,
+        members: tuple[str, ...],
+        out: TextIO,
+        err: TextIO,
+    ) -> None:
+        self.engine, self.members, self.out, self.err = engine, members, out, err
+        self.clock = VirtualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+        with session_factory(engine).begin() as db:
+            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
+            peer_set = ensure_set(
+                db, tenant.id, "demo: regular meetings", protocol_ref, [(m, m) for m in members]
+            )
+            peer_set.space_id = SPACE
+        # The scheduler's own upkeep runs daily here, so the demo steps from job to job.
+        settings = settings.model_copy(update={"scheduler_sync_seconds": 86400.0})
+        self.service = SessionService(engine, self.clock)
+        self.desk = Desk(self.service, settings.protocols_dir, settings)
+        self.stamper = _local_stamper(ZONE)
+        deliverer = ConsoleDeliverer(
+            out, console_log(settings, url), self.clock.now(), stamper=self.stamper
+        )
+        self.dispatcher: Dispatcher = console_dispatcher(settings, engine, deliverer, self.clock)
+        self.scheduler = MeetingScheduler(engine, self.clock, settings, stepped=True)
+        self.seen = _Seen(set(), set(), set(), set())
+        self._db = session_factory(engine)
+
+    def run(self, meetings: int, protocol: Protocol) -> None:
+        day = WEEKDAYS[(self.clock.now() + timedelta(days=3)).weekday()]
+        self._say(
+            self.members[0],
+            f"schedule add weekly {day} 18:30 {ZONE} 90 rsvp 48h remind 4h checkin 5d",
+        )
+        self.scheduler.start()
+        try:
+            for _ in range(MAX_STEPS):
+                if len(self.seen.sessions) >= meetings:
+                    self._say(self.members[0], "attendance")
+                    return
+                self._step(protocol)
+            raise DemoError(f"the demo did not reach {meetings} meetings in {MAX_STEPS} steps")
+        finally:
+            self.scheduler.shutdown()
+
+    def _step(self, protocol: Protocol) -> None:
+        stepped = self.scheduler.scheduler
+        due = [job.next_run_time for job in stepped.get_jobs() if job.id != SYNC_JOB]
+        if not due:
+            raise DemoError("the scheduler has nothing left to do")
+        self.clock.move_to(min(due))
+        stepped.run_due()
+        self._deliver()
+        self._answer_rsvps()
+        self._answer_check_ins()
+        self._play_sessions()
+
+    # --- members answering --------------------------------------------------------------
+
+    def _answer_rsvps(self) -> None:
+        with self._db() as db:
+            posted = db.scalars(
+                select(Meeting).where(Meeting.rsvp_posted_at.is_not(None)).order_by(Meeting.id)
+            ).all()
+        for meeting in posted:
+            if meeting.id not in self.seen.rsvps:
+                self.seen.rsvps.add(meeting.id)
+                script = RSVP_SCRIPT[(meeting.number - 1) % len(RSVP_SCRIPT)]
+                for index, choice in sorted(script.items()):
+                    if index < len(self.members):
+                        self._press(self.members[index], choice, meeting.id)
+            if meeting.reminded_at is not None and meeting.id not in self.seen.reminders:
+                self.seen.reminders.add(meeting.id)
+                script = RSVP_SCRIPT[(meeting.number - 1) % len(RSVP_SCRIPT)]
+                for index, member in enumerate(self.members):
+                    if index not in script:
+                        self._press(member, Choice.GOING, meeting.id)
+
+    def _answer_check_ins(self) -> None:
+        with self._db() as db:
+            pinged = db.execute(
+                select(ActionItem.id, Member.external_id)
+                .join(Member, Member.id == ActionItem.member_id)
+                .where(ActionItem.check_in_sent_at.is_not(None))
+                .order_by(ActionItem.id)
+            ).all()
+        for item_id, owner in pinged:
+            if item_id in self.seen.check_ins:
+                continue
+            choice, note = CHECK_INS[len(self.seen.check_ins) % len(CHECK_INS)]
+            self.seen.check_ins.add(item_id)
+            words = {Choice.DONE: "done", Choice.IN_PROGRESS: "in-progress", Choice.STUCK: "stuck"}
+            self._say(owner, f"checkin {item_id} {words[choice]} {note}")
+
+    def _play_sessions(self) -> None:
+        with self._db() as db:
+            opened = db.scalars(
+                select(SessionRecord.id)
+                .where(SessionRecord.meeting_id.is_not(None))
+                .order_by(SessionRecord.id)
+            ).all()
+        for session_id in opened:
+            if session_id in self.seen.sessions:
+                continue
+            self.seen.sessions.add(session_id)
+            session = ConsoleSession(
+                self.service,
+                self.dispatcher,
+                session_id,
+                out=self.out,
+                err=self.err,
+                virtual=True,
+                stamper=self.stamper,
+            )
+            play(session)
+            self._deliver()
+
+    # --- the console's voice ------------------------------------------------------------
+
+    def _press(self, member: str, choice: Choice, meeting_id: int) -> None:
+        self._line(f"{member} presses [{CHOICE_LABELS[choice]}]")
+        self._reply(member, self.desk.choose(self._caller(member), choice, meeting_id))
+
+    def _say(self, member: str, words: str) -> None:
+        self._line(f"{member}: /peer {words}")
+        self._reply(member, self.desk.answer(words, self._caller(member), _NoSpaces()))
+        self._deliver()
+
+    def _reply(self, member: str, answer: Answer) -> None:
+        if not answer.ok:
+            raise DemoError(f"the demo's {member} was refused: {answer.text}")
+        self._line(f"(to {member}) {plain(answer.text, ZONE)}")
+
+    def _line(self, text: str) -> None:
+        self.out.write(f"{self.stamper(self.clock.now())} {text}\n")
+        self.out.flush()
+
+    def _deliver(self) -> None:
+        self.dispatcher.deliver_pending()
+
+    def _caller(self, member: str) -> Caller:
+        return Caller(PLATFORM, "local", SPACE, member)
+
+
+class _NoSpaces:
+    """The demo's set has its space already; nothing here makes or changes one."""
+
+    def create(self, name: str, members: object) -> str:
+        raise DemoError("the demo makes no new spaces")
+
+    def invite(self, space_id: str, member: str) -> None:
+        raise DemoError("the demo invites nobody")
+
+    def remove(self, space_id: str, member: str) -> None:
+        raise DemoError("the demo removes nobody")
+
+
+def _local_stamper(zone: str) -> Callable[[datetime], str]:
+    tz = ZoneInfo(zone)
+    return lambda moment: f"[{moment.astimezone(tz):%a %d %b %H:%M}]"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -22,13 +23,23 @@ _CLOCK_POLL_SECONDS = 0.05
 
 
 class SchedulerWorker:
-    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.settings = settings
         self.leadership: Leadership = leadership_for(engine, locked=settings.scheduler_lock)
         self.scheduler: MeetingScheduler | None = None
         self.leading = threading.Event()
+        # Told True when this worker starts scheduling and False when it finds another one
+        # scheduling, once each time that changes, so a person running it can tell.
+        self.on_change = on_change
+        self._told: bool | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -51,6 +62,7 @@ class SchedulerWorker:
                 if waited >= retry:
                     waited = 0.0
                     self._lead_or_wait()
+                    self._tell()
                 if self.scheduler is not None and poll < retry:
                     now = self.clock.now()
                     if now != seen:
@@ -78,6 +90,12 @@ class SchedulerWorker:
             log.exception("scheduling failed; trying again shortly")
             self._step_down()
             self.leadership.release()
+
+    def _tell(self) -> None:
+        leading = self.scheduler is not None
+        if self.on_change is not None and leading != self._told:
+            self._told = leading
+            self.on_change(leading)
 
     def _step_down(self) -> None:
         if self.scheduler is not None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine import SessionState
 from bot.service.directory import member_ids
-from bot.store import Attendance
+from bot.store import Attendance, Meeting
 
 
 def took_part(state: SessionState) -> set[str]:
@@ -34,9 +34,11 @@ def attendance_row(db: Session, meeting_id: int, member_id: int) -> Attendance:
     return row
 
 
-def record_took_part(
-    db: Session, meeting_id: int, tenant_id: int, members: Collection[str]
-) -> None:
+def meeting_held(db: Session, meeting_id: int, tenant_id: int, members: Collection[str]) -> None:
+    """The meeting's session has ended: the meeting was held, and these members took part."""
+    meeting = db.get(Meeting, meeting_id)
+    if meeting is not None and meeting.status == "open":
+        meeting.status = "held"
     ids = member_ids(db, tenant_id)
     for member in members:
         if member in ids:

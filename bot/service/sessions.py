@@ -24,7 +24,7 @@ from bot.engine import SessionState, start, step
 from bot.engine.effects import Effect, Nudge, Post, RecordActionItem, effect_to_dict
 from bot.engine.events import Event, Tick
 from bot.protocol import Protocol
-from bot.service.attendance import record_took_part, took_part
+from bot.service.attendance import meeting_held, took_part
 from bot.service.directory import member_ids
 from bot.store import (
     ActionItem,
@@ -242,7 +242,7 @@ class SessionService:
         if state.ended and record.ended_at is None:
             record.ended_at = now
             if record.meeting_id is not None:
-                record_took_part(db, record.meeting_id, record.tenant_id, took_part(state))
+                meeting_held(db, record.meeting_id, record.tenant_id, took_part(state))
         db.flush()  # the version check first: a worker that lost the race appends nothing
         self._append(db, record, step_number, effects, now)
 
