@@ -12,6 +12,11 @@ Prints one JSON line per measurement:
   check, load, step, save, outbox append), on SQLite and on PostgreSQL.
 - `dispatch_effects_per_second`: outbox entries delivered by a `Dispatcher` to an in-memory
   deliverer (two transactions each, plus the erase checkpoint on SQLite).
+- `scheduler_sync_sets_per_second`: the meeting scheduler bringing its APScheduler jobs (kept in
+  the database) up to date with `MEETING_SETS` newly scheduled sets: planning each set's meeting
+  and storing its RSVP, reminder and opening jobs.
+- `meetings_opened_per_second`: those meetings' opening jobs fired by APScheduler at their start
+  (each choosing presenters by the rota and starting a session for the 4 of 5 going).
 
 PostgreSQL comes from `PEERSET_BENCH_POSTGRES_URL` (default: a local server, user postgres,
 database test); the benchmark works in a schema of its own, dropped afterwards. When the server
@@ -35,11 +40,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.clock import VirtualClock
 from bot.engine import SessionState, start, step
+from bot.engine.effects import Choice
 from bot.engine.events import (
     Agree,
     Command,
@@ -52,9 +58,14 @@ from bot.engine.events import (
 )
 from bot.protocol import EndRule, Protocol, Speaking, load_shipped
 from bot.protocol.model import TURN_TAKING
+from bot.schedule import parse_recurrence
+from bot.scheduler.runner import MeetingScheduler
 from bot.service import Delivery, Dispatcher, Receipt, SessionService
+from bot.service.calendar import Calendar, Leads
 from bot.service.directory import ensure_set, ensure_tenant
-from bot.store import make_engine, session_factory, upgrade
+from bot.service.meetings import Meetings
+from bot.settings import Settings
+from bot.store import Meeting, SessionRecord, make_engine, session_factory, upgrade
 
 PROTOCOL = "peer-mentoring-round"
 MEMBERS = ("ana", "ben", "cleo", "dev", "eli")
@@ -69,6 +80,7 @@ SERVICE_MAX_EVENTS = 20_000
 DISPATCH_MAX_SECONDS = 3.0
 DISPATCH_MAX_EFFECTS = 20_000
 DISPATCH_BATCH = 200
+MEETING_SETS = 100
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -236,6 +248,7 @@ def bench_service(url: str, database: str, protocol: Protocol, script: list[Even
             sessions=run.sessions,
         )
         _bench_dispatch(engine, clock, database)
+        _bench_meetings(engine, database)
     finally:
         engine.dispose()
 
@@ -284,6 +297,56 @@ def _bench_dispatch(engine: Any, clock: VirtualClock, database: str) -> None:
     if delivered != len(deliverer.delivered):
         raise RuntimeError("the dispatcher counted deliveries the deliverer never saw")
     report("dispatch_effects_per_second", database, delivered, elapsed, "effects/s")
+
+
+def _bench_meetings(engine: Any, database: str) -> None:
+    clock = VirtualClock(T0)
+    settings = Settings(scheduler_sync_seconds=86400.0)
+    calendar = Calendar(engine, clock, late_start=timedelta(minutes=15), check_in_days=7)
+    recurrence = parse_recurrence("weekly wed 18:30 Europe/London 90", T0.date())
+    leads = Leads(rsvp_hours=48, reminder_hours=4, check_in_days=7)
+    tenant_ids: list[int] = []
+    with session_factory(engine).begin() as db:
+        tenant = ensure_tenant(db, "bench", f"meetings-{uuid.uuid4().hex[:8]}", "Benchmarks")
+        set_ids = [
+            ensure_set(db, tenant.id, f"set {n}", PROTOCOL, [(m, m) for m in MEMBERS]).id
+            for n in range(MEETING_SETS)
+        ]
+        tenant_ids.append(tenant.id)
+    meetings = [calendar.add(set_id, recurrence, leads, MEMBERS[0]) for set_id in set_ids]
+    scheduler = MeetingScheduler(engine, clock, settings, stepped=True)
+    began = time.perf_counter()
+    scheduler.start()  # the first sync: every set's jobs into the job store
+    report(
+        "scheduler_sync_sets_per_second",
+        database,
+        len(set_ids),
+        time.perf_counter() - began,
+        "sets/s",
+    )
+    answers = Meetings(engine, clock)
+    for meeting in meetings:
+        for member in MEMBERS[:4]:
+            answers.answer(tenant_ids[0], member, meeting.id, Choice.BRINGING)
+    clock.move_to(meetings[0].starts_at)
+    began = time.perf_counter()
+    scheduler.scheduler.run_due()
+    elapsed = time.perf_counter() - began
+    scheduler.shutdown()
+    with session_factory(engine)() as db:
+        opened = db.scalar(
+            select(func.count())
+            .select_from(SessionRecord)
+            .where(SessionRecord.meeting_id.in_([m.id for m in meetings]))
+        )
+        still = db.scalar(
+            select(func.count())
+            .select_from(Meeting)
+            .where(Meeting.id.in_([m.id for m in meetings]), Meeting.status == "planned")
+        )
+    if opened != len(meetings) or still:
+        raise RuntimeError(f"{opened} of {len(meetings)} meetings opened; {still} still planned")
+    report("meetings_opened_per_second", database, len(meetings), elapsed, "meetings/s")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -346,6 +409,8 @@ def main() -> int:
     if problem is not None:
         skipped("service_events_per_second", "postgresql", "events/s", problem)
         skipped("dispatch_effects_per_second", "postgresql", "effects/s", problem)
+        skipped("scheduler_sync_sets_per_second", "postgresql", "sets/s", problem)
+        skipped("meetings_opened_per_second", "postgresql", "meetings/s", problem)
     else:
         with postgres_schema(server_url) as url:
             bench_service(url, "postgresql", protocol, script)

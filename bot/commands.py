@@ -287,9 +287,11 @@ def _schedule_add(words: list[str]) -> ScheduleAdd | Problem:
         name, value = words[-2].lower(), words[-1].lower()
         unit = _LEADS[name]
         number = value.removesuffix(unit)
-        if not number.isdigit() or name in leads:
+        # The unit is required: "rsvp 48" could mean hours or days.
+        if number == value or not number.isdigit() or name in leads:
             example = {"rsvp": "48h", "remind": "4h", "checkin": "7d"}[name]
-            return Problem(f"Give {name} once, as a whole number of {unit}, e.g. {name} {example}")
+            units = "hours" if unit == "h" else "days"
+            return Problem(f"Give {name} once, in whole {units} and the unit: {name} {example}")
         leads[name] = int(number)
         words = words[:-2]
     if not words:

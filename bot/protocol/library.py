@@ -6,6 +6,7 @@ wrote the file can mend it without reading Python.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -80,6 +81,23 @@ def load_setting(setting: str, own_dir: Path | None = None) -> Protocol:
 
 
 def load_file(path: Path) -> Protocol:
+    """A protocol file, read once for each version of the file: every meeting that opens reads
+    its set's protocol, and parsing YAML is the slow part."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None:
+        return _load(path)
+    return _load_version(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_version(path: Path, mtime_ns: int, size: int) -> Protocol:
+    return _load(path)
+
+
+def _load(path: Path) -> Protocol:
     problems, protocol = check_file(path)
     if protocol is None:
         raise ProtocolError(problems)

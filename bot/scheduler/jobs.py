@@ -34,7 +34,7 @@ def remind(meeting_id: int) -> None:
 def open_meeting(meeting_id: int) -> None:
     scheduler = _scheduler()
     scheduler.meetings.open(meeting_id)
-    scheduler.sync()  # plan the next meeting and its jobs
+    scheduler.sync(scheduler.meetings.set_of(meeting_id))  # plan the set's next meeting
 
 
 def check_in(item_id: int) -> None:

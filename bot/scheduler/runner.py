@@ -133,12 +133,18 @@ class MeetingScheduler:
 
     # --- the calendar into jobs ---------------------------------------------------------------
 
-    def sync(self) -> None:
-        """Bring the calendar up to date and make the jobs match it."""
-        self.calendar.plan_all()
-        wanted = self._wanted()
+    def sync(self, set_id: int | None = None) -> None:
+        """Bring the calendar up to date and make the jobs match it: for every set, or, after
+        one set's meeting moved on, for that set alone (which only adds jobs; the next full sync
+        removes those no longer wanted)."""
+        self.calendar.plan_all(set_id)
+        wanted = self._wanted(set_id)
         now = self.clock.now()
-        present = {job.id: job for job in self.scheduler.get_jobs()}
+        if set_id is None:
+            present = {job.id: job for job in self.scheduler.get_jobs()}
+        else:  # one set's few jobs, without reading every job in the store
+            found = (self.scheduler.get_job(job_id) for job_id in wanted)
+            present = {job.id: job for job in found if job is not None}
         for job_id, want in wanted.items():
             job = present.get(job_id)
             if job is not None and job.next_run_time == want.at:
@@ -151,13 +157,15 @@ class MeetingScheduler:
                 replace_existing=True,
                 misfire_grace_time=want.grace,
             )
+        if set_id is not None:
+            return
         for job_id, job in present.items():
             # A job whose time has come is APScheduler's to run and remove, never ours.
             owned = job_id.startswith(_OWNED)
             if owned and job_id not in wanted and job.next_run_time and job.next_run_time > now:
                 self.scheduler.remove_job(job_id)
 
-    def _wanted(self) -> dict[str, _Wanted]:
+    def _wanted(self, set_id: int | None) -> dict[str, _Wanted]:
         wanted: dict[str, _Wanted] = {}
         grace_open = max(1, int(self.late_start.total_seconds()))
         with self._sessions() as db:
@@ -165,7 +173,7 @@ class MeetingScheduler:
                 s.set_id: (s.rsvp_hours, s.reminder_hours)
                 for s in db.scalars(select(Schedule)).all()
             }
-            for meeting in planned_meetings(db):
+            for meeting in planned_meetings(db, set_id):
                 start = meeting.starts_at
                 wanted[f"open:{meeting.id}"] = _Wanted(
                     jobs.open_meeting, meeting.id, start, grace_open
@@ -181,11 +189,12 @@ class MeetingScheduler:
                     if done is None:
                         grace = max(1, int((start - at).total_seconds()))
                         wanted[f"{prefix}:{meeting.id}"] = _Wanted(func, meeting.id, at, grace)
-            due = db.execute(
-                select(ActionItem.id, ActionItem.check_in_due_at).where(
-                    ActionItem.check_in_due_at.is_not(None), ActionItem.check_in_sent_at.is_(None)
-                )
-            ).all()
+            query = select(ActionItem.id, ActionItem.check_in_due_at).where(
+                ActionItem.check_in_due_at.is_not(None), ActionItem.check_in_sent_at.is_(None)
+            )
+            if set_id is not None:
+                query = query.where(ActionItem.set_id == set_id)
+            due = db.execute(query).all()
             for item_id, due_at in due:
                 assert due_at is not None
                 wanted[f"check-in:{item_id}"] = _Wanted(jobs.check_in, item_id, due_at, None)
@@ -196,4 +205,4 @@ class MeetingScheduler:
         if prefix == "open":
             if self.meetings.miss(int(number)):
                 log.warning("meeting %s was missed; the set has been told", number)
-            self.sync()
+            self.sync(self.meetings.set_of(int(number)))

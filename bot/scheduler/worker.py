@@ -62,7 +62,6 @@ class SchedulerWorker:
                 if waited >= retry:
                     waited = 0.0
                     self._lead_or_wait()
-                    self._tell()
                 if self.scheduler is not None and poll < retry:
                     now = self.clock.now()
                     if now != seen:
@@ -80,19 +79,23 @@ class SchedulerWorker:
                 if not self.leadership.holds():
                     log.warning("this worker lost the scheduler's lock; another takes over")
                     self._step_down()
+                    self._tell(False)
                 return
-            if self.leadership.acquire():
-                log.info("this worker now schedules the meetings")
-                self.scheduler = MeetingScheduler(self.engine, self.clock, self.settings)
-                self.scheduler.start()
-                self.leading.set()
+            if not self.leadership.acquire():
+                self._tell(False)
+                return
+            log.info("this worker now schedules the meetings")
+            self.scheduler = MeetingScheduler(self.engine, self.clock, self.settings)
+            self.scheduler.start()
+            self.leading.set()
+            self._tell(True)
         except Exception:
             log.exception("scheduling failed; trying again shortly")
             self._step_down()
             self.leadership.release()
+            self._told = None  # neither scheduling nor waiting for another: say which, next
 
-    def _tell(self) -> None:
-        leading = self.scheduler is not None
+    def _tell(self, leading: bool) -> None:
         if self.on_change is not None and leading != self._told:
             self._told = leading
             self.on_change(leading)

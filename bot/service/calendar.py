@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from bot.service.notices import append_notice, time_token
 from bot.store import ActionItem, Meeting, Schedule, session_factory
 
 PLANNED = "planned"
+CANCELLED = "cancelled"
 
 
 class CalendarError(ValueError):
@@ -81,7 +82,10 @@ class Calendar:
             old = schedule_of(db, set_id)
             if old is not None:
                 db.delete(old)
-                _cancel_planned(db, set_id)
+                # A new schedule replaces the old one's planned meetings; none of them was held.
+                db.execute(
+                    delete(Meeting).where(Meeting.set_id == set_id, Meeting.status == PLANNED)
+                )
                 db.flush()
             db.add(
                 Schedule(
@@ -189,7 +193,6 @@ class Calendar:
                 f"{_who(by)} moved meeting {meeting.number} to {time_token(meeting.starts_at)}.",
                 meeting,
                 schedule.zone,
-                key=f"{meeting.id}.{moved.timestamp():.0f}",
             )
             db.flush()
             return meeting
@@ -214,24 +217,28 @@ class Calendar:
 
     # --- keeping the calendar whole (the scheduler calls this) -------------------------------
 
-    def plan_all(self) -> list[int]:
+    def plan_all(self, set_id: int | None = None) -> list[int]:
         """Announce planned meetings whose start passed beyond the late-start allowance (the bot
         was down) as missed, plan each schedule's next meeting, and give new action items
-        their check-in time. Returns the meetings announced as missed."""
+        their check-in time; for every set, or for one. Returns the meetings announced as
+        missed."""
         now = self.clock.now()
         missed: list[int] = []
         with self._sessions() as db:
-            set_ids = db.scalars(select(Schedule.set_id).order_by(Schedule.set_id)).all()
-        for set_id in set_ids:
+            query = select(Schedule.set_id).order_by(Schedule.set_id)
+            if set_id is not None:
+                query = query.where(Schedule.set_id == set_id)
+            set_ids = db.scalars(query).all()
+        for one in set_ids:
             while True:
                 with self._sessions.begin() as db:
-                    meeting = next_planned(db, set_id)
+                    meeting = next_planned(db, one)
                     if meeting is not None and meeting.starts_at + self.late_start < now:
                         if mark_missed(db, meeting.id, now):
                             missed.append(meeting.id)
                         continue
                     if meeting is None:
-                        self._plan_next(db, set_id, after=now)
+                        self._plan_next(db, one, after=now)
                     break
         self._date_check_ins(now)
         return missed
@@ -257,12 +264,22 @@ class Calendar:
         schedule = schedule_of(db, set_id)
         if schedule is None:
             return None
-        latest = db.scalar(select(func.max(Meeting.planned_for)).where(Meeting.set_id == set_id))
+        # Cancelled meetings never happened: they neither hold the calendar back nor count.
+        counted = (Meeting.set_id == set_id, Meeting.status != CANCELLED)
+        latest = db.scalar(select(func.max(Meeting.planned_for)).where(*counted))
         start = next_meetings(recurrence_of(schedule), max(after, latest or after), 1)[0]
-        number = (
-            db.scalar(select(func.count()).select_from(Meeting).where(Meeting.set_id == set_id))
-            or 0
-        ) + 1
+        number = (db.scalar(select(func.count()).select_from(Meeting).where(*counted)) or 0) + 1
+        cancelled = db.scalars(
+            select(Meeting).where(
+                Meeting.set_id == set_id,
+                Meeting.planned_for == start,
+                Meeting.status == CANCELLED,
+            )
+        ).first()
+        if cancelled is not None:
+            # The same occurrence, cancelled once and now wanted again: plan it afresh.
+            db.delete(cancelled)
+            db.flush()
         meeting = Meeting(
             set_id=set_id,
             number=number,
@@ -347,7 +364,7 @@ def _cancel_planned(db: Session, set_id: int) -> int:
     result = db.execute(
         update(Meeting)
         .where(Meeting.set_id == set_id, Meeting.status == PLANNED)
-        .values(status="cancelled")
+        .values(status=CANCELLED)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -364,12 +381,12 @@ def _announce(
     text: str,
     meeting: Meeting | None,
     zone: str,
-    key: str | None = None,
 ) -> None:
+    # Each change is its own notice, even one back to a time announced before.
     append_notice(
         db,
         set_id,
-        f"schedule.{set_id}.{key or uuid.uuid4().hex}",
+        f"schedule.{set_id}.{uuid.uuid4().hex}",
         Notice(
             NoticeKind.SCHEDULE,
             text,
@@ -381,8 +398,9 @@ def _announce(
     )
 
 
-def planned_meetings(db: Session) -> Sequence[Meeting]:
-    """Every planned meeting, soonest first."""
-    return db.scalars(
-        select(Meeting).where(Meeting.status == PLANNED).order_by(Meeting.starts_at)
-    ).all()
+def planned_meetings(db: Session, set_id: int | None = None) -> Sequence[Meeting]:
+    """Every planned meeting (of every set, or of one), soonest first."""
+    query = select(Meeting).where(Meeting.status == PLANNED)
+    if set_id is not None:
+        query = query.where(Meeting.set_id == set_id)
+    return db.scalars(query.order_by(Meeting.starts_at)).all()

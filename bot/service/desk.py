@@ -273,10 +273,11 @@ class Desk:
             recurrence = parse_recurrence(request.recurrence, today)
         except ValueError as exc:
             return Answer(f"{exc}. Try: {commands.SCHEDULE_USAGE.split(', ')[0]}", ok=False)
+        # A lead given as 0 is checked (and refused), not taken for the default.
         leads = Leads(
-            rsvp_hours=request.rsvp_hours or self.settings.rsvp_hours,
-            reminder_hours=request.reminder_hours or self.settings.reminder_hours,
-            check_in_days=request.check_in_days or self.settings.check_in_days,
+            rsvp_hours=_given(request.rsvp_hours, self.settings.rsvp_hours),
+            reminder_hours=_given(request.reminder_hours, self.settings.reminder_hours),
+            check_in_days=_given(request.check_in_days, self.settings.check_in_days),
         )
         first = self.calendar.add(peer_set.id, recurrence, leads, caller.member)
         return Answer(
@@ -375,6 +376,10 @@ class Desk:
             sorted(p.stem for p in self.own_protocols.glob("*.yaml")) if self.own_protocols else []
         )
         return own + [n for n in shipped_names() if n not in own]
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _set_by_name(db: Session, tenant_id: int, name: str) -> PeerSet | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -32,6 +32,7 @@ from bot.store import (
     Attendance,
     Meeting,
     Member,
+    OutboxEntry,
     PeerSet,
     Turn,
     session_factory,
@@ -71,10 +72,13 @@ class Meetings:
             if meeting is None or meeting.rsvp_posted_at is not None:
                 return False
             meeting.rsvp_posted_at = now
+            effect_id = f"rsvp.{meeting.id}.{meeting.starts_at.timestamp():.0f}"
+            if _sent(db, effect_id):
+                return False
             append_notice(
                 db,
                 meeting.set_id,
-                f"rsvp.{meeting.id}.{meeting.starts_at.timestamp():.0f}",
+                effect_id,
                 Notice(
                     NoticeKind.RSVP,
                     f"Meeting {meeting.number} is {time_token(meeting.starts_at)}, "
@@ -97,14 +101,20 @@ class Meetings:
             meeting = _planned(db, meeting_id)
             if meeting is None or meeting.reminded_at is not None:
                 return []
+            schedule = schedule_of(db, meeting.set_id)
+            if schedule and now < meeting.starts_at - timedelta(hours=schedule.reminder_hours):
+                return []  # moved later: this job was for the old time; the new one comes
             meeting.reminded_at = now
             answered = set(_answers(db, meeting).keys())
             quiet = [m for m in set_members(db, meeting.set_id) if m not in answered]
             for member in quiet:
+                effect_id = f"remind.{meeting.id}.{meeting.starts_at.timestamp():.0f}.{member}"
+                if _sent(db, effect_id):
+                    continue
                 append_notice(
                     db,
                     meeting.set_id,
-                    f"remind.{meeting.id}.{meeting.starts_at.timestamp():.0f}.{member}",
+                    effect_id,
                     Notice(
                         NoticeKind.REMINDER,
                         f"A reminder: {_set_name(db, meeting.set_id)} meets "
@@ -125,6 +135,9 @@ class Meetings:
         now = self.clock.now()
         with self._sessions.begin() as db:
             meeting = _planned(db, meeting_id)
+            if meeting is not None and meeting.starts_at > now:
+                # Moved later: this job was for the old time; the scheduler brings the new one.
+                return Opened(None, f"the meeting starts later, {time_token(meeting.starts_at)}")
             if meeting is None or not move_on(db, meeting_id, "open"):
                 return Opened(None, "the meeting is not planned (opened, missed or cancelled)")
             meeting = db.get(Meeting, meeting_id)
@@ -180,6 +193,11 @@ class Meetings:
             if facilitator is not None:
                 db.add(Turn(meeting_id=meeting.id, member_id=ids[facilitator], role=FACILITATOR))
             return Opened(record.id, rota_text)
+
+    def set_of(self, meeting_id: int) -> int | None:
+        with self._sessions() as db:
+            meeting = db.get(Meeting, meeting_id)
+            return meeting.set_id if meeting else None
 
     def miss(self, meeting_id: int) -> bool:
         """The scheduler could not open the meeting in time: tell the set, once."""
@@ -320,6 +338,12 @@ def _item_line(item: ActionItem) -> str:
     }.get(item.check_in_status, str(item.check_in_status))
     note = f' ("{item.check_in_note}")' if item.check_in_note else ""
     return f"#{item.id} \u201c{item.text}\u201d: {status}{note}"
+
+
+def _sent(db: Session, effect_id: str) -> bool:
+    """Whether this very notice (same meeting, same start) was queued before: a meeting moved
+    away and back to a time gets no second RSVP or reminder for it."""
+    return db.scalar(select(OutboxEntry.id).where(OutboxEntry.effect_id == effect_id)) is not None
 
 
 def _planned(db: Session, meeting_id: int) -> Meeting | None:
