@@ -235,6 +235,73 @@ def _compile(template: str, *, named: bool = False) -> re.Pattern[str]:
     return re.compile("".join(regex))
 
 
+# Application commands' limits, as Discord documents them for chat-input commands.
+_COMMAND_NAME = re.compile(r"[-_'\w]{1,32}")
+_COMMAND_MAX_OPTIONS = _COMMAND_MAX_CHOICES = 25
+_COMMAND_MAX_DESCRIPTION = 100
+_SUB_COMMAND, _SUB_COMMAND_GROUP = 1, 2
+_VALUED_OPTION_TYPES = frozenset({3, 4, 10})  # string, integer, number: may have choices
+
+
+def _command_problem(node: JsonDict, *, depth: int = 0) -> tuple[list[str], str, str] | None:
+    """What Discord refuses in a chat-input command or one of its options: the path to the
+    field, the error code and message; None if it would be accepted."""
+    name, description = str(node.get("name", "")), str(node.get("description", ""))
+    if not _COMMAND_NAME.fullmatch(name) or name != name.lower():
+        return ["name"], "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name}"
+    if not 1 <= len(description) <= _COMMAND_MAX_DESCRIPTION:
+        return ["description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+    choices = node.get("choices") or []
+    if len(choices) > _COMMAND_MAX_CHOICES:
+        return ["choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+    for i, choice in enumerate(choices):
+        if not 1 <= len(str(choice.get("name", ""))) <= _COMMAND_MAX_DESCRIPTION:
+            return (
+                ["choices", str(i), "name"],
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            )
+    if choices and node.get("autocomplete"):
+        return ["autocomplete"], "AUTOCOMPLETE_AND_CHOICES", "Autocomplete cannot have choices"
+    if (choices or node.get("autocomplete")) and node.get("type") not in _VALUED_OPTION_TYPES:
+        return ["type"], "BASE_TYPE_CHOICES", "Only text and numbers can have choices."
+    options = node.get("options") or []
+    if len(options) > _COMMAND_MAX_OPTIONS:
+        return ["options"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+    kinds = {o.get("type") for o in options}
+    nested = kinds & {_SUB_COMMAND, _SUB_COMMAND_GROUP}
+    # At the top the type is the command's (1, chat input); below, each option's.
+    is_sub = depth > 0 and node.get("type") == _SUB_COMMAND
+    is_group = depth > 0 and node.get("type") == _SUB_COMMAND_GROUP
+    if (is_group and kinds - {_SUB_COMMAND}) or (nested and (kinds - nested or is_sub)):
+        return (
+            ["options"],
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Groups hold only sub-commands; sub-commands hold no sub-commands or groups, and "
+            "neither is mixed with other options.",
+        )
+    names = [str(o.get("name")) for o in options]
+    if len(set(names)) != len(names):
+        return (
+            ["options"],
+            "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+            "Option names must be unique.",
+        )
+    required = [bool(o.get("required")) for o in options]
+    if required != sorted(required, reverse=True):
+        return (
+            ["options"],
+            "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+            "Required options must be placed before non-required options",
+        )
+    for i, option in enumerate(options):
+        problem = _command_problem(option, depth=depth + 1)
+        if problem is not None:
+            path, code, message = problem
+            return ["options", str(i), *path], code, message
+    return None
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
@@ -869,7 +936,8 @@ class DiscordApiDouble(LoopbackServer):
                 payload["channel"] = channel
                 payload["user"] = copy.deepcopy(self._users[user_id])
                 payload["context"] = 1
-                payload["authorizing_integration_owners"] = {"0": self.guild_id}
+                # A guild install used in the bot's DMs: "0", not a guild id, as documented.
+                payload["authorizing_integration_owners"] = {"0": "0"}
                 payload["app_permissions"] = str(
                     _P.VIEW_CHANNEL | _P.SEND_MESSAGES | _P.READ_MESSAGE_HISTORY
                 )
@@ -1447,9 +1515,16 @@ class DiscordApiDouble(LoopbackServer):
         guild = req.params.get("guild")
         existing = {c["name"]: c for c in self._commands.get(guild, [])}
         result = []
-        for command in req.json:
+        for index, command in enumerate(req.json):
             if not isinstance(command, dict) or not command.get("name"):
                 return _form_error("name", "BASE_TYPE_REQUIRED", "This field is required")
+            refused = _command_problem(command)
+            if refused is not None:
+                path, code, message = refused
+                errors: JsonDict = {"_errors": [{"code": code, "message": message}]}
+                for key in reversed([str(index), *path]):
+                    errors = {key: errors}
+                return _error(400, "Invalid Form Body", 50035, errors)
             old = existing.get(command["name"])
             stored: JsonDict = {
                 "type": 1,
@@ -1798,7 +1873,7 @@ class DiscordApiDouble(LoopbackServer):
             "id": inter.id,
             "type": inter.type,
             "user": copy.deepcopy(inter.user),
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": inter.guild_id or "0"},
         }
         if inter.type == 2 and inter.name:
             metadata["name"] = inter.name

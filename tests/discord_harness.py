@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from adapters.discord.client import PeersetClient
 from adapters.discord.run import build
+from bot.clock import Clock
 from bot.settings import get_settings
 from bot.store import ProcessedEvent
 from tests.discord_double import DiscordApiDouble
@@ -121,18 +122,40 @@ class DiscordWorld:
 
 
 @contextlib.asynccontextmanager
-async def discord_world(tmp_path: Path, **double: Any) -> AsyncIterator[DiscordWorld]:
+async def discord_world(
+    tmp_path: Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+    **double: Any,
+) -> AsyncIterator[DiscordWorld]:
+    """A double of Discord (made with `double`), and Peerset connected to it."""
     with DiscordApiDouble(**double) as api, api.patched():
-        client = build(get_settings(data_dir=tmp_path / "data"), guild_ready_timeout=0.2)
-        task: asyncio.Task[None] | None = None
-        try:
-            await asyncio.wait_for(client.login(TOKEN), TIMEOUT)
-            task = asyncio.create_task(client.connect(reconnect=False))
-            await asyncio.wait_for(client.wait_until_ready(), TIMEOUT)
-            await api.wait_for_async(lambda: api.commands(GUILD), TIMEOUT)
-            yield DiscordWorld(api, client)
-        finally:
-            await asyncio.wait_for(client.close(), TIMEOUT)
-            if task is not None:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(task, TIMEOUT)
+        async with connected(api, tmp_path, settings, clock) as world:
+            yield world
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    api: DiscordApiDouble,
+    tmp_path: Path,
+    settings: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[DiscordWorld]:
+    """Peerset, with its database in `tmp_path`, `settings` overridden and on `clock` (the
+    system's if None), connected to `api` until the block ends; connecting again on the same
+    `tmp_path` is a restart."""
+    overrides = {"data_dir": tmp_path / "data", **(settings or {})}
+    client = build(get_settings(**overrides), clock, guild_ready_timeout=0.2)
+    task: asyncio.Task[None] | None = None
+    try:
+        await asyncio.wait_for(client.login(TOKEN), TIMEOUT)
+        task = asyncio.create_task(client.connect(reconnect=False))
+        await asyncio.wait_for(client.wait_until_ready(), TIMEOUT)
+        await api.wait_for_async(lambda: api.commands(GUILD), TIMEOUT)
+        yield DiscordWorld(api, client)
+    finally:
+        await asyncio.wait_for(client.close(), TIMEOUT)
+        if task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, TIMEOUT)

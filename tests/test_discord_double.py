@@ -407,3 +407,50 @@ def test_dispatches_honour_the_identified_intents(discord_api: DiscordApiDouble)
             assert guild is not None and [m.id for m in guild.members] == [1000]
 
     _run(scenario)
+
+
+def _command(*options: dict[str, Any], description: str = "Peer sessions") -> dict[str, Any]:
+    return {"name": "peer", "type": 1, "description": description, "options": list(options)}
+
+
+def _sub(name: str, *options: dict[str, Any], kind: int = 1) -> dict[str, Any]:
+    return {"name": name, "type": kind, "description": "Does it", "options": list(options)}
+
+
+def _text(name: str, *, required: bool = True, **more: Any) -> dict[str, Any]:
+    return {"name": name, "type": 3, "description": "A word", "required": required, **more}
+
+
+def test_commands_over_discords_limits_are_refused_where_they_are(
+    discord_api: DiscordApiDouble,
+) -> None:
+    many = [{"name": f"choice {n}", "value": str(n)} for n in range(26)]
+    refused = (
+        (_command(description="x" * 101), "0.description"),
+        (_command(_sub("Skip_Next")), "0.options.0.name"),
+        (_command(_sub("add", _text("how", choices=many))), "0.options.0.options.0.choices"),
+        (_command(_sub("add", _text("a", required=False), _text("b"))), "0.options.0.options"),
+        (_command(_sub("add", _sub("inner"))), "0.options.0.options"),
+        (_command(_sub("schedule", _text("a"), kind=2)), "0.options.0.options"),
+    )
+
+    async def scenario() -> None:
+        client = _client()
+        async with _running(client):
+            app = client.application_id
+            assert app is not None
+            for command, where in refused:
+                with pytest.raises(discord.HTTPException) as raised:
+                    await client.http.bulk_upsert_global_commands(app, [command])
+                assert (raised.value.status, raised.value.code) == (400, 50035)
+                assert f"In {where}: " in raised.value.text, raised.value.text
+            # Sub-commands beside groups of sub-commands, with typed options, are accepted.
+            tree = _command(
+                _sub("help"),
+                _sub("schedule", _sub("add", _text("zone", autocomplete=True)), kind=2),
+                _sub("checkin", _text("status", choices=many[:3]), _text("note", required=False)),
+            )
+            [stored] = await client.http.bulk_upsert_global_commands(app, [tree])
+            assert stored["name"] == "peer" and discord_api.commands() == [stored]
+
+    _run(scenario)

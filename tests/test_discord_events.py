@@ -16,9 +16,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters.discord.components import Pressed, custom_id, read_custom_id
+from adapters.discord.components import (
+    Chosen,
+    Pressed,
+    choice_custom_id,
+    custom_id,
+    read_custom_id,
+)
 from adapters.discord.run import INTENTS_HELP, _serve, point_at
 from adapters.discord.settings import DiscordSettings
+from bot.engine.effects import Choice
 from bot.settings import SettingsError, get_settings
 from bot.store import ActionItem, Member, OutboxEntry, ProcessedEvent, SessionRecord
 from tests.discord_double import DiscordApiDouble, Intents
@@ -370,7 +377,25 @@ def test_peersets_own_custom_ids_read_back() -> None:
     assert read_custom_id(custom_id("done", 7)) == Pressed("done", 7)
     assert read_custom_id(custom_id("control_next", 12)) == Pressed("control_next", 12)
     assert read_custom_id("peerset:form:3") == Pressed("form", 3)
-    for foreign in ("", "click_one", "peerset", "peerset:done", "peerset:done:x", "other:done:1"):
+    # A notice's answer: the choice, what it is about, and the server it came from.
+    assert read_custom_id(choice_custom_id(Choice.NOT_GOING, 12, 2000)) == Chosen(
+        Choice.NOT_GOING, 12, "2000"
+    )
+    assert read_custom_id("peerset:choice_in_progress:4:2000") == Chosen(
+        Choice.IN_PROGRESS, 4, "2000"
+    )
+    for foreign in (
+        "",
+        "click_one",
+        "peerset",
+        "peerset:done",
+        "peerset:done:x",
+        "other:done:1",
+        "peerset:done:1:2000",
+        "peerset:choice_going:1",
+        "peerset:choice_maybe:1:2000",
+        "peerset:choice_going:x:2000",
+    ):
         assert read_custom_id(foreign) is None, foreign
 
 

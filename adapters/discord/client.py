@@ -1,18 +1,23 @@
-"""The Discord bot on discord.py: the `/peer` application commands, buttons, the action-item form
-and messages in sessions' private threads, each answered or deferred at once and handed on."""
+"""The Discord bot on discord.py: the `/peer` application commands, buttons (a session's, and a
+notice's answers), the action-item form and messages in sessions' private threads, each answered
+or deferred at once and handed on."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import zoneinfo
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from adapters.discord.components import read_custom_id
+from adapters.discord.components import Chosen, read_custom_id
 from bot import commands
+from bot.engine.effects import CHOICE_LABELS
 from bot.engine.events import MessagePosted, RecordAction
+from bot.schedule import MAX_MINUTES, ORDINALS, WEEKDAY_NAMES, WEEKDAYS
 from bot.service.desk import Caller, SpaceError
 from bot.service.runtime import ChatRuntime
 
@@ -25,6 +30,8 @@ NO_PRIVATE_THREADS = (
     "Give Peerset the **Create Private Threads** and **Send Messages in Threads** permissions "
     "here (Channel settings → Permissions), then try again."
 )
+# Discord offers at most 25 choices to an option, typed or suggested.
+MAX_CHOICES = 25
 
 
 def intents() -> discord.Intents:
@@ -128,6 +135,9 @@ class PeersetClient(discord.Client):
         pressed = read_custom_id(str(interaction.data.get("custom_id", "")))
         if pressed is None:
             return
+        if isinstance(pressed, Chosen):
+            await choose(self, interaction, pressed)
+            return
         if pressed.name == "action":
             await interaction.response.send_modal(ActionForm(self.runtime, pressed.session_id))
             return
@@ -157,13 +167,7 @@ async def answer(client: PeersetClient, interaction: discord.Interaction[Any], t
     """Defer at once (Discord wants an answer within 3 seconds), then let the desk answer."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     space_id = _meeting_place(interaction)
-    caller = Caller(
-        platform=PLATFORM,
-        tenant=str(interaction.guild_id),
-        space_id=space_id,
-        member=str(interaction.user.id),
-        event_key=f"discord:{interaction.id}",
-    )
+    caller = _caller(interaction, str(interaction.guild_id), space_id)
     runtime = client.runtime
     try:
         reply = await asyncio.to_thread(runtime.desk.answer, text, caller, DiscordSpaces(space_id))
@@ -172,6 +176,36 @@ async def answer(client: PeersetClient, interaction: discord.Interaction[Any], t
         return
     runtime.wake()
     await interaction.followup.send(reply.text, ephemeral=True)
+
+
+async def choose(
+    client: PeersetClient, interaction: discord.Interaction[Any], chosen: Chosen
+) -> None:
+    """A notice's answer pressed, in the set's channel or in a direct message: deferred at once,
+    taken off the event loop, and answered for the member alone."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    # A press in a direct message has no server; the button says which one it came from.
+    tenant = str(interaction.guild_id or chosen.guild_id)
+    caller = _caller(interaction, tenant, str(interaction.channel_id))
+    runtime = client.runtime
+    try:
+        reply = await asyncio.to_thread(runtime.desk.choose, caller, chosen.choice, chosen.subject)
+    except Exception:  # a bug: logged, and the member is told their answer was not taken
+        log.exception("taking a pressed %s failed", chosen.choice.value)
+        await interaction.followup.send(SORRY, ephemeral=True)
+        return
+    runtime.wake()
+    await interaction.followup.send(reply.text, ephemeral=True)
+
+
+def _caller(interaction: discord.Interaction[Any], tenant: str, space_id: str) -> Caller:
+    return Caller(
+        platform=PLATFORM,
+        tenant=tenant,
+        space_id=space_id,
+        member=str(interaction.user.id),
+        event_key=f"discord:{interaction.id}",
+    )
 
 
 def _meeting_place(interaction: discord.Interaction[Any]) -> str:
@@ -194,8 +228,8 @@ def peer_group(client: PeersetClient) -> app_commands.Group:
     async def protocol_names(
         interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        names = client.runtime.desk.protocol_names()
-        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n][:25]
+        names = [n for n in client.runtime.desk.protocol_names() if current.lower() in n]
+        return [app_commands.Choice(name=n, value=n) for n in names[:MAX_CHOICES]]
 
     @peer.command(name="help", description="What /peer can do")
     async def help_(interaction: discord.Interaction[Any]) -> None:
@@ -265,17 +299,148 @@ def peer_group(client: PeersetClient) -> app_commands.Group:
         ("resume", "Resume a paused session"),
         ("end", "End the session now"),
     ):
-        peer.add_command(_control(client, word, about))
+        peer.add_command(_plain(client, word, about, word))
 
     @peer.command(name="extend", description="Give the current part or turn more minutes")
     async def extend(interaction: discord.Interaction[Any], minutes: int) -> None:
         await answer(client, interaction, f"extend {minutes}")
 
+    peer.add_command(schedule_group(client))
+    for word, about in (
+        ("bid", "You have something to bring to the next meeting"),
+        ("attendance", "Who said they would come to the last meetings, and who took part"),
+        ("actions", "Your action items in this set"),
+    ):
+        peer.add_command(_plain(client, word, about, word))
+
+    @peer.command(name="action-edit", description="Change the words of one of your action items")
+    @app_commands.describe(
+        item="The action item's number (/peer actions lists yours)", text="The new words"
+    )
+    async def action_edit(
+        interaction: discord.Interaction[Any], item: app_commands.Range[int, 1], text: str
+    ) -> None:
+        await answer(client, interaction, f"action edit {item} {text}")
+
+    @peer.command(name="checkin", description="Say how one of your action items is going")
+    @app_commands.describe(
+        item="The action item's number (/peer actions lists yours)",
+        status="How it is going",
+        note="A few words for your set, shown in the next meeting's updates",
+    )
+    @app_commands.choices(
+        status=[
+            app_commands.Choice(name=CHOICE_LABELS[choice], value=word)
+            for word, choice in commands.CHECK_IN_WORDS.items()
+        ]
+    )
+    async def checkin(
+        interaction: discord.Interaction[Any],
+        item: app_commands.Range[int, 1],
+        status: str,
+        note: str | None = None,
+    ) -> None:
+        noted = f" {note}" if note else ""
+        await answer(client, interaction, f"checkin {item} {status}{noted}")
+
     return peer
 
 
-def _control(client: PeersetClient, word: str, about: str) -> app_commands.Command[Any, Any, Any]:
-    async def control(interaction: discord.Interaction[Any]) -> None:
-        await answer(client, interaction, word)
+# How often a set meets, as `/peer schedule add` offers it: the desk's own words as values.
+HOW_OFTEN = (
+    ("weekly", "weekly"),
+    *((f"every {n} weeks", f"every {n} weeks") for n in (2, 3, 4)),
+    *((f"monthly, on the {nth}", f"monthly {nth}") for nth in ORDINALS),
+)
 
-    return app_commands.Command(name=word, description=about, callback=control)
+
+@functools.cache
+def _zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def _matching_zones(typed: str) -> list[str]:
+    """Time zones whose name holds what was typed (a space standing for the names' `_`)."""
+    wanted = typed.strip().lower().replace(" ", "_")
+    return [zone for zone in _zones() if wanted in zone.lower()][:MAX_CHOICES]
+
+
+def schedule_group(client: PeersetClient) -> app_commands.Group:
+    """`/peer schedule ...`: typed options, turned into the words the desk reads."""
+    schedule = app_commands.Group(name="schedule", description="This set's regular meetings")
+
+    async def zones(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in _matching_zones(current)]
+
+    @schedule.command(name="add", description="Meet regularly (replaces the set's schedule)")
+    @app_commands.describe(
+        how="How often the set meets",
+        weekday="On which day of the week",
+        time="The local time it starts, 24-hour HH:MM, e.g. 18:30",
+        zone="The time zone the time is in, e.g. Europe/London",
+        minutes="How long each meeting lasts, in minutes",
+        rsvp_hours="Hours before each meeting that members are asked if they are coming",
+        reminder_hours="Hours before each meeting that those who have not answered are reminded",
+        check_in_days="Days after each action item that its owner is asked how it is going",
+    )
+    @app_commands.choices(
+        how=[app_commands.Choice(name=name, value=words) for name, words in HOW_OFTEN],
+        weekday=[
+            app_commands.Choice(name=name.capitalize(), value=short)
+            for short, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)
+        ],
+    )
+    @app_commands.autocomplete(zone=zones)
+    async def add(
+        interaction: discord.Interaction[Any],
+        how: str,
+        weekday: str,
+        time: str,
+        zone: str,
+        minutes: app_commands.Range[int, 1, MAX_MINUTES],
+        rsvp_hours: app_commands.Range[int, 1] | None = None,
+        reminder_hours: app_commands.Range[int, 1] | None = None,
+        check_in_days: app_commands.Range[int, 1] | None = None,
+    ) -> None:
+        leads = "".join(
+            f" {word} {value}{unit}"
+            for word, value, unit in (
+                ("rsvp", rsvp_hours, "h"),
+                ("remind", reminder_hours, "h"),
+                ("checkin", check_in_days, "d"),
+            )
+            if value is not None
+        )
+        await answer(
+            client, interaction, f"schedule add {how} {weekday} {time} {zone} {minutes}{leads}"
+        )
+
+    for word, about in (
+        ("list", "When the set meets, and its next meetings"),
+        ("cancel", "Stop the set's regular meetings"),
+        ("skip-next", "Skip the next meeting"),
+    ):
+        schedule.add_command(_plain(client, word, about, f"schedule {word}"))
+
+    @schedule.command(name="move", description="Move the next meeting to another day or time")
+    @app_commands.describe(
+        day="The new local day, YYYY-MM-DD, e.g. 2026-12-01",
+        time="The new local time, 24-hour HH:MM, in the schedule's time zone",
+    )
+    async def move(interaction: discord.Interaction[Any], day: str, time: str) -> None:
+        await answer(client, interaction, f"schedule move {day} {time}")
+
+    return schedule
+
+
+def _plain(
+    client: PeersetClient, name: str, about: str, text: str
+) -> app_commands.Command[Any, Any, Any]:
+    """A subcommand without options: the desk reads `text`."""
+
+    async def plain(interaction: discord.Interaction[Any]) -> None:
+        await answer(client, interaction, text)
+
+    return app_commands.Command(name=name, description=about, callback=plain)

@@ -1,4 +1,8 @@
-"""Peerset's buttons and the action-item form on Discord, and reading them back."""
+"""Peerset's buttons and the action-item form on Discord, and reading them back.
+
+Every button's custom id says all a press needs, so presses are read from the custom id alone
+(`PeersetClient.on_interaction`) and buttons keep working after a restart.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,31 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.engine.effects import BUTTON_LABELS, CONTROLS, WITH_CONTROLS, Button, Post
+from bot.engine.effects import (
+    BUTTON_LABELS,
+    CHOICE_LABELS,
+    CONTROLS,
+    WITH_CONTROLS,
+    Button,
+    Choice,
+    Notice,
+    Post,
+)
 
 PREFIX = "peerset"
+CHOICE = "choice_"
+# Answers that hold a meeting or an item back; the others are shown as the ones to press.
+_QUIET_CHOICES = (Choice.NOT_GOING, Choice.STUCK)
 
 
 def custom_id(name: str, session_id: int) -> str:
     return f"{PREFIX}:{name}:{session_id}"
+
+
+def choice_custom_id(choice: Choice, subject: int, guild_id: int) -> str:
+    """A notice's answer button: the choice, what it answers about (a meeting or an action
+    item), and the server the notice is from, which a press in a direct message does not say."""
+    return f"{PREFIX}:{CHOICE}{choice.value}:{subject}:{guild_id}"
 
 
 def post_view(post: Post, session_id: int) -> discord.ui.View | None:
@@ -45,15 +67,53 @@ def post_view(post: Post, session_id: int) -> discord.ui.View | None:
     return view
 
 
+def notice_view(notice: Notice, guild_id: int) -> discord.ui.View | None:
+    """A notice's choices (an RSVP's, a check-in's) as one row of buttons."""
+    if not notice.choices or notice.subject is None:
+        return None
+    view = discord.ui.View(timeout=None)
+    for choice in notice.choices:
+        style = (
+            discord.ButtonStyle.secondary
+            if choice in _QUIET_CHOICES
+            else discord.ButtonStyle.primary
+        )
+        view.add_item(
+            discord.ui.Button(
+                label=CHOICE_LABELS[choice],
+                style=style,
+                custom_id=choice_custom_id(choice, notice.subject, guild_id),
+            )
+        )
+    return view
+
+
 @dataclass(frozen=True, slots=True)
 class Pressed:
+    """A session's button: `name` (done, pass, control_next, ...) in session `session_id`."""
+
     name: str
     session_id: int
 
 
-def read_custom_id(value: str) -> Pressed | None:
-    prefix, _, rest = value.partition(":")
-    name, _, session = rest.rpartition(":")
-    if prefix != PREFIX or not name or not session.isdigit():
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A notice's answer button: `choice` about `subject`, in server `guild_id`."""
+
+    choice: Choice
+    subject: int
+    guild_id: str
+
+
+_CHOICES = {choice.value: choice for choice in Choice}
+
+
+def read_custom_id(value: str) -> Pressed | Chosen | None:
+    parts = value.split(":")
+    if parts[0] != PREFIX or len(parts) not in (3, 4) or not all(p.isdigit() for p in parts[2:]):
         return None
-    return Pressed(name, int(session))
+    name = parts[1]
+    if not name.startswith(CHOICE):
+        return Pressed(name, int(parts[2])) if name and len(parts) == 3 else None
+    choice = _CHOICES.get(name.removeprefix(CHOICE))
+    return Chosen(choice, int(parts[2]), parts[3]) if choice and len(parts) == 4 else None

@@ -9,18 +9,20 @@ found again rather than opened twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Coroutine
 from typing import Any
 
 import discord
 
-from adapters.discord.components import post_view
-from bot.engine.effects import CloseSpace, Nudge, OpenSpace, Post
+from adapters.discord.components import notice_view, post_view
+from bot.engine.effects import CloseSpace, Notice, Nudge, OpenSpace, Post
 from bot.service import Delivery, Receipt
 
-# Discord's limits: 2000 characters a message, 100 a thread name.
+# Discord's limits: 2000 characters a message, 100 a thread name, 25 a nonce.
 MAX_MESSAGE = 2000
 MAX_THREAD_NAME = 100
+MAX_NONCE = 25
 DELIVERY_TIMEOUT = 60.0
 
 
@@ -34,7 +36,12 @@ def thread_name(title: str, session_id: int) -> str:
 
 
 def nonce(effect_id: str) -> str:
-    return f"ps{effect_id}"[:25]
+    """The effect's id, or a digest of it if too long: cut short, two reminders of one meeting
+    to two members would share a nonce, and Discord would return the first for the second."""
+    plain = f"ps{effect_id}"
+    if len(plain) <= MAX_NONCE:
+        return plain
+    return "ps" + hashlib.blake2b(effect_id.encode(), digest_size=(MAX_NONCE - 2) // 2).hexdigest()
 
 
 class DiscordDeliverer:
@@ -50,16 +57,20 @@ class DiscordDeliverer:
     def already_delivered(self, delivery: Delivery) -> Receipt | None:
         if isinstance(delivery.effect, OpenSpace):
             return self._run(self._find_thread(delivery))
-        return None  # a message sent again with its nonce is not posted twice
+        return None  # a message (a notice too) sent again with its nonce is not posted twice
 
     async def _channel(self, channel_id: str) -> Any:
         found = self.client.get_channel(int(channel_id))
         return found if found is not None else await self.client.fetch_channel(int(channel_id))
 
+    async def _member(self, member: str) -> discord.User:
+        found = self.client.get_user(int(member))
+        return found if found is not None else await self.client.fetch_user(int(member))
+
     async def _find_thread(self, delivery: Delivery) -> Receipt | None:
-        assert isinstance(delivery.effect, OpenSpace) and delivery.space_id is not None
-        parent = await self._channel(delivery.space_id)
-        name = thread_name(delivery.effect.title, delivery.session_id)
+        assert isinstance(delivery.effect, OpenSpace)
+        parent = await self._channel(_space(delivery))
+        name = thread_name(delivery.effect.title, _session(delivery))
         for thread in getattr(parent, "threads", []):
             if thread.name == name:
                 return Receipt(thread_id=str(thread.id))
@@ -67,13 +78,12 @@ class DiscordDeliverer:
 
     async def _deliver(self, delivery: Delivery) -> Receipt | None:
         effect = delivery.effect
+        once = nonce(delivery.effect_id)
         if isinstance(effect, OpenSpace):
-            if delivery.space_id is None:
-                raise RuntimeError(f"session {delivery.session_id}'s set has no channel")
-            parent = await self._channel(delivery.space_id)
+            parent = await self._channel(_space(delivery))
             try:
                 thread = await parent.create_thread(
-                    name=thread_name(effect.title, delivery.session_id),
+                    name=thread_name(effect.title, _session(delivery)),
                     type=discord.ChannelType.private_thread,
                     invitable=False,
                 )
@@ -87,23 +97,44 @@ class DiscordDeliverer:
             return Receipt(thread_id=str(thread.id))
         if isinstance(effect, Post):
             thread = await self._channel(_thread(delivery))
-            view = post_view(effect, delivery.session_id)
-            text = effect.text[:MAX_MESSAGE]
-            if view is None:
-                await thread.send(text, nonce=nonce(delivery.effect_id))
-            else:
-                await thread.send(text, view=view, nonce=nonce(delivery.effect_id))
+            view = post_view(effect, _session(delivery))
+            await _send(thread, effect.text, view, once)
         elif isinstance(effect, Nudge):
             # A private word by direct message: Discord has ephemeral messages only in answer
             # to an interaction, and a nudge answers a message.
-            user = self.client.get_user(int(effect.member))
-            if user is None:
-                user = await self.client.fetch_user(int(effect.member))
-            await user.send(effect.text[:MAX_MESSAGE], nonce=nonce(delivery.effect_id))
+            await _send(await self._member(effect.member), effect.text, None, once)
+        elif isinstance(effect, Notice):
+            # In the set's channel itself, not in a session's thread; or to one member. Time
+            # tokens (<t:EPOCH:F>) are Discord's own: each reader sees their own time zone.
+            channel = await self._channel(_space(delivery))
+            view = notice_view(effect, channel.guild.id)
+            target = channel if effect.member is None else await self._member(effect.member)
+            await _send(target, effect.text, view, once)
         elif isinstance(effect, CloseSpace):
             thread = await self._channel(_thread(delivery))
             await thread.edit(archived=True, locked=True)
         return None
+
+
+async def _send(
+    target: discord.abc.Messageable, text: str, view: discord.ui.View | None, once: str
+) -> None:
+    if view is None:
+        await target.send(text[:MAX_MESSAGE], nonce=once)
+    else:
+        await target.send(text[:MAX_MESSAGE], view=view, nonce=once)
+
+
+def _space(delivery: Delivery) -> str:
+    if delivery.space_id is None:
+        raise RuntimeError(f"set {delivery.set_id} has no channel")
+    return delivery.space_id
+
+
+def _session(delivery: Delivery) -> int:
+    if delivery.session_id is None:
+        raise RuntimeError(f"effect {delivery.effect_id} belongs to no session")
+    return delivery.session_id
 
 
 def _thread(delivery: Delivery) -> str:

@@ -14,6 +14,7 @@ import yarl
 from adapters.discord.client import PLATFORM, PeersetClient
 from adapters.discord.deliver import DiscordDeliverer
 from adapters.discord.settings import DiscordSettings
+from bot.clock import Clock
 from bot.service.runtime import ChatRuntime
 from bot.settings import Settings, SettingsError
 from bot.store import make_engine, upgrade
@@ -32,11 +33,13 @@ def point_at(discord_settings: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(discord_settings.gateway_url)
 
 
-def build(settings: Settings, **options: Any) -> PeersetClient:
+def build(settings: Settings, clock: Clock | None = None, **options: Any) -> PeersetClient:
+    """The client with its runtime; on the system clock unless given another (tests)."""
     url = settings.effective_database_url
     upgrade(url)
     client = PeersetClient(**options)
-    client.attach(ChatRuntime(PLATFORM, settings, make_engine(url), DiscordDeliverer(client)))
+    deliverer = DiscordDeliverer(client)
+    client.attach(ChatRuntime(PLATFORM, settings, make_engine(url), deliverer, clock))
     return client
 
 
