@@ -16,6 +16,8 @@ import aiohttp
 
 from adapters.slack.run import Running, start_http
 from adapters.slack.settings import SlackSettings
+from bot.clock import Clock
+from bot.engine.effects import CHOICE_LABELS, Choice
 from bot.settings import get_settings
 from tests.slack_double import SlackApiDouble
 from tests.slack_signing import (
@@ -93,13 +95,39 @@ class SlackWorld:
         await self.settle()
         return answer
 
+    async def choose(
+        self, user: str, choice: Choice, subject: int, channel: str, message_ts: str
+    ) -> tuple[int, str]:
+        """Press the button for `choice` on a notice (posted at `message_ts` in `channel`, the
+        set's channel or a direct message); its answer goes to a response_url on the double."""
+        body = block_actions_body(
+            user_id=user,
+            team_id=TEAM,
+            channel_id=channel,
+            message_ts=message_ts,
+            action_id=f"peerset_choice_{choice.value}",
+            value=str(subject),
+            button_text=CHOICE_LABELS[choice],
+            response_url=f"{self.api.response_url_base}actions/{next(_ts)}",
+        )
+        answer = await post(self.http, self.url, body, SECRET)
+        await self.settle()
+        return answer
+
     async def submit_action(self, user: str, session_id: int, text: str) -> tuple[int, str]:
+        state = {"action": {"text": {"type": "plain_text_input", "value": text}}}
+        return await self.submit(user, "peerset_record_action", str(session_id), state)
+
+    async def submit(
+        self, user: str, callback_id: str, private_metadata: str, state_values: dict[str, Any]
+    ) -> tuple[int, str]:
+        """Submit a modal with these `view.state.values`."""
         body = view_submission_body(
             user_id=user,
             team_id=TEAM,
-            callback_id="peerset_record_action",
-            private_metadata=str(session_id),
-            state_values={"action": {"text": {"type": "plain_text_input", "value": text}}},
+            callback_id=callback_id,
+            private_metadata=private_metadata,
+            state_values=state_values,
         )
         answer = await post(self.http, self.url, body, SECRET)
         await self.settle()
@@ -118,10 +146,13 @@ class SlackWorld:
 
 @asynccontextmanager
 async def slack_world(
-    tmp_path: Path, database_url: str | None = None, **settings_overrides: Any
+    tmp_path: Path,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    **settings_overrides: Any,
 ) -> AsyncIterator[SlackWorld]:
-    """The app and the double; `settings_overrides` go to `get_settings` (e.g.
-    `delivery_backoff_seconds=0.05`)."""
+    """The app and the double, on the system clock unless given another; `settings_overrides`
+    go to `get_settings` (e.g. `delivery_backoff_seconds=0.05`)."""
     with SlackApiDouble(team_id=TEAM) as api:
         for user in ("U1", "U2", "U3", "U4"):
             api.add_user(user, real_name=f"Member {user}")
@@ -135,7 +166,7 @@ async def slack_world(
                 "PEERSET_SLACK_API_URL": api.base_url,
             }
         )
-        running = await start_http(settings, slack, host="127.0.0.1", port=0)
+        running = await start_http(settings, slack, host="127.0.0.1", port=0, clock=clock)
         try:
             async with aiohttp.ClientSession() as http:
                 yield SlackWorld(api, running, http)

@@ -228,6 +228,7 @@ def block_actions_body(
     bot_id: str = "B0001",
     api_app_id: str = "A0001",
     team_domain: str = "peerset-test",
+    response_url: str | None = None,
 ) -> str:
     """A form-encoded `block_actions` payload for a click on a button in a bot message.
 
@@ -270,7 +271,7 @@ def block_actions_body(
         "is_enterprise_install": False,
         "channel": {"id": channel_id, "name": channel_name},
         "state": {"values": {}},
-        "response_url": f"https://hooks.slack.com/actions/{team_id}/{n}/x{n}",
+        "response_url": response_url or f"https://hooks.slack.com/actions/{team_id}/{n}/x{n}",
         "actions": [action],
     }
     if not is_ephemeral:

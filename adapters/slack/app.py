@@ -18,17 +18,31 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import Engine
 
-from adapters.slack.blocks import action_modal
+from adapters.slack.blocks import (
+    CHOICE_PREFIX,
+    SCHEDULE_FORM,
+    action_modal,
+    schedule_modal,
+    slack_times,
+)
 from adapters.slack.clients import ClientBook
 from adapters.slack.deliver import SlackDeliverer
-from adapters.slack.inbound import pressed, thread_message
+from adapters.slack.inbound import (
+    Origin,
+    chosen,
+    pressed,
+    schedule_command,
+    thread_message,
+    who,
+)
 from adapters.slack.settings import SlackSettings
 from bot import commands
 from bot.clock import Clock
 from bot.engine.events import MessagePosted, RecordAction
-from bot.service.desk import Caller, SpaceError
+from bot.service.desk import Answer, Caller, SpaceError
 from bot.service.runtime import ChatRuntime
 from bot.settings import Settings
 
@@ -36,6 +50,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SORRY = "Something went wrong on Peerset's side; nothing you wrote is lost. Please try again."
+# The schedule form's first guess at a set's time zone when Slack does not say the member's.
+DEFAULT_ZONE = "Europe/London"
 
 
 class SlackSpaces:
@@ -117,14 +133,23 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
         ack: Callable[..., Awaitable[None]],
         body: dict[str, Any],
         respond: Callable[..., Awaitable[Any]],
+        client: AsyncWebClient,
     ) -> None:
         text = str(body.get("text") or "")
+        team, user = str(body.get("team_id")), str(body.get("user_id"))
+        if text.strip().lower() == "schedule":
+            # Alone, it opens a form; with words after it, it is a command like any other.
+            await ack()
+            origin = Origin(str(body.get("channel_id")), str(body.get("response_url")))
+            runtime.spawn(
+                _open_schedule(runtime, client, respond, str(body.get("trigger_id")), user, origin)
+            )
+            return
         request = commands.parse(text)
         if isinstance(request, commands.Problem):
             await ack(response_type="ephemeral", text=request.message)
             return
         await ack()
-        team, user = str(body.get("team_id")), str(body.get("user_id"))
         caller = Caller(
             platform=PLATFORM,
             tenant=team,
@@ -132,19 +157,9 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
             member=user,
             event_key=f"slack:{team}:command:{body.get('trigger_id')}",
         )
-
-        async def answer() -> None:
-            try:
-                spaces = SlackSpaces(runtime.clients.for_team(team))
-                reply = await asyncio.to_thread(runtime.desk.answer, text, caller, spaces)
-            except Exception:
-                log.exception("/peer %s failed", text)
-                await respond(response_type="ephemeral", text=SORRY)
-                return
-            runtime.wake()
-            await respond(response_type="ephemeral", text=reply.text)
-
-        runtime.spawn(answer())
+        runtime.spawn(
+            _answer(runtime, respond, lambda: _desk_answer(runtime, text, caller), f"/peer {text}")
+        )
 
     @app.event("message")
     async def message(body: dict[str, Any]) -> None:
@@ -158,6 +173,34 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
                 said.thread_ts,
                 MessagePosted(said.user, said.text),
                 said.event_key,
+            )
+        )
+
+    # Bolt runs the first listener that matches: answers to notices before session buttons.
+    @app.action(re.compile(f"^{CHOICE_PREFIX}"))
+    async def choose(
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        respond: Callable[..., Awaitable[Any]],
+    ) -> None:
+        await ack()
+        press = chosen(body)
+        if press is None:
+            return
+        caller = Caller(
+            platform=PLATFORM,
+            tenant=press.team_id,
+            space_id=press.channel,
+            member=press.user,
+            event_key=press.event_key,
+        )
+        runtime.spawn(
+            _answer(
+                runtime,
+                # A new message for the member alone, the notice left as everyone sees it.
+                lambda **reply: respond(replace_original=False, **reply),
+                lambda: runtime.desk.choose(caller, press.choice, press.subject),
+                f"pressing {press.choice.value}",
             )
         )
 
@@ -190,10 +233,86 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
             )
             return
         await ack()
-        user = body.get("user") or {}
-        team = str((body.get("team") or {}).get("id") or user.get("team_id"))
+        team, user = who(body)
         session_id = int(str(view.get("private_metadata") or "0"))
         key = f"slack:{team}:view:{view.get('id')}:{view.get('hash')}"
-        runtime.spawn(runtime.step(team, session_id, RecordAction(str(user.get("id")), text), key))
+        runtime.spawn(runtime.step(team, session_id, RecordAction(user, text), key))
+
+    @app.view(SCHEDULE_FORM)
+    async def schedule(
+        ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        origin = Origin.load(str(view.get("private_metadata") or ""))
+        words = schedule_command(view, runtime.clock.now().date())
+        if isinstance(words, dict):
+            await ack(response_action="errors", errors=words)
+            return
+        await ack()
+        if origin is None:
+            log.warning("a schedule form came back without where it was opened")
+            return
+        team, user = who(body)
+        caller = Caller(
+            platform=PLATFORM,
+            tenant=team,
+            space_id=origin.channel,
+            member=user,
+            event_key=f"slack:{team}:view:{view.get('id')}:{view.get('hash')}",
+        )
+        # The form has no response_url of its own: the answer goes to the command's (Slack keeps
+        # it for 30 minutes; the set's channel shows a schedule that was set in any case).
+        webhook = AsyncWebhookClient(origin.response_url)
+        runtime.spawn(
+            _answer(
+                runtime,
+                lambda **reply: webhook.send_dict(reply),
+                lambda: _desk_answer(runtime, words, caller),
+                "the schedule form",
+            )
+        )
 
     return app
+
+
+def _desk_answer(runtime: SlackRuntime, text: str, caller: Caller) -> Answer:
+    spaces = SlackSpaces(runtime.clients.for_team(caller.tenant))
+    return runtime.desk.answer(text, caller, spaces)
+
+
+async def _answer(
+    runtime: SlackRuntime,
+    respond: Callable[..., Awaitable[Any]],
+    work: Callable[[], Answer],
+    what: str,
+) -> None:
+    """Run the desk off the event loop, then answer the member alone, its times in Slack's
+    date formatting."""
+    try:
+        reply = await asyncio.to_thread(work)
+    except Exception:
+        log.exception("%s failed", what)
+        await respond(response_type="ephemeral", text=SORRY)
+        return
+    runtime.wake()
+    await respond(response_type="ephemeral", text=slack_times(reply.text))
+
+
+async def _open_schedule(
+    runtime: SlackRuntime,
+    client: AsyncWebClient,
+    respond: Callable[..., Awaitable[Any]],
+    trigger_id: str,
+    user: str,
+    origin: Origin,
+) -> None:
+    """Open the schedule form, its time zone the member's own if Slack knows it."""
+    try:
+        zone = str((await client.users_info(user=user))["user"].get("tz") or DEFAULT_ZONE)
+    except SlackApiError:
+        zone = DEFAULT_ZONE
+    view = schedule_modal(origin.dump(), zone, runtime.desk.settings)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError:
+        log.exception("opening the schedule form failed")
+        await respond(response_type="ephemeral", text=SORRY)

@@ -1,17 +1,49 @@
 """Peerset effects as Slack messages: Block Kit blocks, with buttons for every control a session
-needs (Slack delivers no slash command typed inside a thread)."""
+needs (Slack delivers no slash command typed inside a thread) and for the answers a notice asks
+for; and the forms (modals) members fill in."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from bot.engine.effects import BUTTON_LABELS, CONTROLS, WITH_CONTROLS, Button, Post
+from bot.engine.effects import (
+    BUTTON_LABELS,
+    CHOICE_LABELS,
+    CONTROLS,
+    WITH_CONTROLS,
+    Button,
+    Choice,
+    Notice,
+    Post,
+)
+from bot.schedule import ORDINALS, WEEKDAY_NAMES, WEEKDAYS
+from bot.service.notices import in_zone, render_times
+from bot.settings import Settings
 
 ACTION_PREFIX = "peerset_"
+# A notice's answer buttons: the choice in the action id, its subject (meeting or action item)
+# in the value.
+CHOICE_PREFIX = ACTION_PREFIX + "choice_"
+SCHEDULE_FORM = "peerset_schedule"
+# Each input of the schedule form is a block of its own, whose one element has this action id.
+FIELD = "value"
 
 
 def action_id(name: str) -> str:
     return ACTION_PREFIX + name
+
+
+def slack_times(text: str, zone: str | None = None) -> str:
+    """Each time token as Slack's date formatting, shown in each reader's own time zone; a client
+    that cannot show it falls back to the moment in `zone` (a set's), or in UTC."""
+    fallback = in_zone(zone)
+
+    def render(moment: datetime) -> str:
+        epoch = int(moment.timestamp())
+        return f"<!date^{epoch}^{{date_long_pretty}} at {{time}}|{fallback(moment)}>"
+
+    return render_times(text, render)
 
 
 def post_blocks(post: Post, session_id: int) -> list[dict[str, Any]]:
@@ -35,6 +67,21 @@ def post_blocks(post: Post, session_id: int) -> list[dict[str, Any]]:
                 ],
             }
         )
+    return blocks
+
+
+def notice_blocks(notice: Notice, text: str) -> list[dict[str, Any]]:
+    """A notice, its times already rendered in `text`, with a button for each answer."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    ]
+    if notice.choices and notice.subject is not None:
+        value = str(notice.subject)
+        buttons = [
+            _button(CHOICE_PREFIX + c.value, CHOICE_LABELS[c], value, primary=c is Choice.GOING)
+            for c in notice.choices
+        ]
+        blocks.append({"type": "actions", "block_id": "peerset_choices", "elements": buttons})
     return blocks
 
 
@@ -73,3 +120,88 @@ def action_modal(session_id: int) -> dict[str, Any]:
             }
         ],
     }
+
+
+# How often a set can meet, as the words `/peer schedule add` takes, and as the form shows them.
+HOW_OFTEN = (
+    ("weekly", "Weekly"),
+    *((f"every {n} weeks", f"Every {n} weeks") for n in (2, 3, 4)),
+    *((f"monthly {nth}", f"Monthly, on the {nth}") for nth in ORDINALS),
+)
+
+
+def schedule_modal(private_metadata: str, zone: str, settings: Settings) -> dict[str, Any]:
+    """The form behind `/peer schedule`: a set's regular meetings, field by field. `zone` is the
+    member's own time zone, as a first guess at the set's."""
+    weekdays = tuple(zip(WEEKDAYS, (n.capitalize() for n in WEEKDAY_NAMES), strict=True))
+    return {
+        "type": "modal",
+        "callback_id": SCHEDULE_FORM,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Regular meetings"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("often", "How often", _select(HOW_OFTEN, initial=HOW_OFTEN[0])),
+            _input("weekday", "On which day", _select(weekdays)),
+            _input("at", "At (local time)", {"type": "timepicker", "action_id": FIELD}),
+            _input(
+                "zone",
+                "Time zone",
+                _text(zone),
+                hint="A name like Europe/London or America/New_York: meetings keep their local "
+                "time when the clocks change.",
+            ),
+            _input("minutes", "Length in minutes", _text("", placeholder="e.g. 90")),
+            _input("rsvp", "Ask who is coming, hours before", _text(str(settings.rsvp_hours))),
+            _input(
+                "remind",
+                "Remind those who have not answered, hours before",
+                _text(str(settings.reminder_hours)),
+            ),
+            _input(
+                "checkin",
+                "Ask how each action item is going, days after",
+                _text(str(settings.check_in_days)),
+            ),
+        ],
+    }
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], hint: str | None = None
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _select(
+    options: tuple[tuple[str, str], ...], initial: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    def option(value: str, label: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": label}, "value": value}
+
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": FIELD,
+        "options": [option(*o) for o in options],
+    }
+    if initial is not None:
+        element["initial_option"] = option(*initial)
+    return element
+
+
+def _text(initial: str, placeholder: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": FIELD}
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = {"type": "plain_text", "text": placeholder}
+    return element

@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine, select
 
 from adapters.slack.settings import SlackSettings
-from bot.store import SessionRecord, Tenant, session_factory
+from bot.store import PeerSet, Tenant, session_factory
 
 # Slack answers 429 with Retry-After; slack_sdk waits that long and tries again. A post that still
 # fails stays in Peerset's outbox and is retried with backoff.
@@ -48,11 +48,13 @@ class ClientBook:
             raise LookupError(f"Peerset is not installed in workspace {team_id}")
         return self.client(bot.bot_token)
 
-    def for_session(self, session_id: int) -> WebClient:
+    def for_set(self, set_id: int) -> WebClient:
+        """The client of the workspace a set belongs to: every delivery, a session's or a
+        meeting notice's, belongs to a set."""
         with self._sessions() as db:
             team_id = db.scalars(
                 select(Tenant.external_id)
-                .join(SessionRecord, SessionRecord.tenant_id == Tenant.id)
-                .where(SessionRecord.id == session_id)
+                .join(PeerSet, PeerSet.tenant_id == Tenant.id)
+                .where(PeerSet.id == set_id)
             ).one()
         return self.for_team(team_id)

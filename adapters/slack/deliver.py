@@ -1,5 +1,5 @@
 """Delivering Peerset effects to Slack. Every message carries its effect's id in Slack's message
-metadata, so after a crash the thread itself says whether a post was already made."""
+metadata, so after a crash the channel itself says whether a post was already made."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from adapters.slack.blocks import post_blocks
+from adapters.slack.blocks import notice_blocks, post_blocks, slack_times
 from adapters.slack.clients import ClientBook
-from bot.engine.effects import CloseSpace, Nudge, NudgeReason, OpenSpace, Post
+from bot.engine.effects import CloseSpace, Notice, Nudge, NudgeReason, OpenSpace, Post
 from bot.engine.wording import names
 from bot.service import Delivery, Receipt
 
@@ -22,13 +22,12 @@ class SlackDeliverer:
         self.clients = clients
 
     def deliver(self, delivery: Delivery) -> Receipt:
-        client = self.clients.for_session(delivery.session_id)
+        client = self.clients.for_set(delivery.set_id)
         effect = delivery.effect
-        channel = _channel(delivery)
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"effect_id": delivery.effect_id}}
         if isinstance(effect, OpenSpace):
             opened = client.chat_postMessage(
-                channel=channel,
+                channel=_channel(delivery),
                 text=f"*{effect.title}* with {names(effect.members)}: the session runs in this "
                 "thread. What is said here stays here.",
                 metadata=metadata,
@@ -36,10 +35,19 @@ class SlackDeliverer:
             return Receipt(thread_id=str(opened["ts"]))
         if isinstance(effect, Post):
             client.chat_postMessage(
-                channel=channel,
+                channel=_channel(delivery),
                 thread_ts=delivery.thread_id,
                 text=effect.text,
-                blocks=post_blocks(effect, delivery.session_id),
+                blocks=post_blocks(effect, _session(delivery)),
+                metadata=metadata,
+            )
+        elif isinstance(effect, Notice):
+            # Top level in the set's channel, or a direct message: never in a session's thread.
+            text = slack_times(effect.text, effect.zone)
+            client.chat_postMessage(
+                channel=_notice_channel(client, delivery, effect),
+                text=text,
+                blocks=notice_blocks(effect, text),
                 metadata=metadata,
             )
         elif isinstance(effect, Nudge):
@@ -50,14 +58,14 @@ class SlackDeliverer:
                 )
             else:
                 client.chat_postEphemeral(
-                    channel=channel,
+                    channel=_channel(delivery),
                     user=effect.member,
                     thread_ts=delivery.thread_id,
                     text=effect.text,
                 )
         elif isinstance(effect, CloseSpace) and delivery.thread_id:
             client.chat_update(
-                channel=channel,
+                channel=_channel(delivery),
                 ts=delivery.thread_id,
                 text="This session has ended. What was said here stays here.",
             )
@@ -65,14 +73,9 @@ class SlackDeliverer:
 
     def already_delivered(self, delivery: Delivery) -> Receipt | None:
         effect = delivery.effect
-        client = self.clients.for_session(delivery.session_id)
+        client = self.clients.for_set(delivery.set_id)
         if isinstance(effect, OpenSpace):
-            found = _find(
-                client.conversations_history(
-                    channel=_channel(delivery), include_all_metadata=True, limit=HISTORY_LIMIT
-                ).data,
-                delivery.effect_id,
-            )
+            found = _in_history(client, _channel(delivery), delivery.effect_id)
             return Receipt(thread_id=str(found["ts"])) if found else None
         if isinstance(effect, Post) and delivery.thread_id:
             found = _find(
@@ -85,16 +88,12 @@ class SlackDeliverer:
                 delivery.effect_id,
             )
             return Receipt() if found else None
+        if isinstance(effect, Notice):
+            channel = _notice_channel(client, delivery, effect)
+            return Receipt() if _in_history(client, channel, delivery.effect_id) else None
         if isinstance(effect, Nudge) and effect.reason is NudgeReason.NOTES_RETURNED:
-            found = _find(
-                client.conversations_history(
-                    channel=_direct(client, effect.member),
-                    include_all_metadata=True,
-                    limit=HISTORY_LIMIT,
-                ).data,
-                delivery.effect_id,
-            )
-            return Receipt() if found else None
+            channel = _direct(client, effect.member)
+            return Receipt() if _in_history(client, channel, delivery.effect_id) else None
         # Ephemeral nudges leave nothing to read back, and updating a message twice is harmless.
         return None
 
@@ -106,8 +105,26 @@ def _direct(client: WebClient, member: str) -> str:
 
 def _channel(delivery: Delivery) -> str:
     if delivery.space_id is None:
-        raise RuntimeError(f"session {delivery.session_id} belongs to a set with no channel")
+        raise RuntimeError(f"set {delivery.set_id} has no channel")
     return delivery.space_id
+
+
+def _session(delivery: Delivery) -> int:
+    if delivery.session_id is None:
+        raise RuntimeError(f"{delivery.effect_id} is a session's post but names no session")
+    return delivery.session_id
+
+
+def _notice_channel(client: WebClient, delivery: Delivery, notice: Notice) -> str:
+    return _channel(delivery) if notice.member is None else _direct(client, notice.member)
+
+
+def _in_history(client: WebClient, channel: str, effect_id: str) -> dict[str, Any] | None:
+    """The top-level message in `channel` that carries this effect's id, if any."""
+    page = client.conversations_history(
+        channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
+    ).data
+    return _find(page, effect_id)
 
 
 def _find(page: Any, effect_id: str) -> dict[str, Any] | None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from adapters.slack.blocks import ACTION_PREFIX
+from adapters.slack.blocks import ACTION_PREFIX, CHOICE_PREFIX, FIELD
+from bot.engine.effects import Choice
+from bot.schedule import MAX_MINUTES, parse_recurrence
 
 # A file shared with a comment is still the member speaking; every other subtype (edits,
 # deletions, joins, bot posts, broadcasts) is not.
@@ -57,16 +61,17 @@ class Pressed:
 
 
 def pressed(body: dict[str, Any]) -> Pressed | None:
-    actions = body.get("actions") or []
-    if not actions:
+    """A press on one of a session's buttons, or None (a notice's answers are `chosen`)."""
+    action = _action(body)
+    if action is None:
         return None
-    action = actions[0]
     action_id = str(action.get("action_id", ""))
     value = str(action.get("value", ""))
-    if not action_id.startswith(ACTION_PREFIX) or not value.isdigit():
+    if not action_id.startswith(ACTION_PREFIX) or action_id.startswith(CHOICE_PREFIX):
         return None
-    team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
-    user = (body.get("user") or {}).get("id") or ""
+    if not value.isdigit():
+        return None
+    team_id, user = who(body)
     trigger = str(body.get("trigger_id", ""))
     return Pressed(
         team_id=team_id,
@@ -75,4 +80,135 @@ def pressed(body: dict[str, Any]) -> Pressed | None:
         name=action_id.removeprefix(ACTION_PREFIX),
         trigger_id=trigger,
         event_key=f"slack:{team_id}:action:{user}:{action.get('action_ts') or trigger}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """An answer pressed on a notice: an RSVP (subject: the meeting) or a check-in (subject: the
+    action item), in `channel`, the set's channel or the member's direct messages."""
+
+    team_id: str
+    channel: str
+    user: str
+    choice: Choice
+    subject: int
+    event_key: str
+
+
+def chosen(body: dict[str, Any]) -> Chosen | None:
+    action = _action(body)
+    if action is None:
+        return None
+    action_id = str(action.get("action_id", ""))
+    value = str(action.get("value", ""))
+    name = action_id.removeprefix(CHOICE_PREFIX)
+    if not action_id.startswith(CHOICE_PREFIX) or not value.isdigit():
+        return None
+    if name not in {c.value for c in Choice}:
+        return None
+    team_id, user = who(body)
+    trigger = str(body.get("trigger_id", ""))
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return Chosen(
+        team_id=team_id,
+        channel=str(channel or ""),
+        user=user,
+        choice=Choice(name),
+        subject=int(value),
+        event_key=f"slack:{team_id}:action:{user}:{action.get('action_ts') or trigger}",
+    )
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any] | None:
+    actions = body.get("actions") or []
+    first: dict[str, Any] | None = actions[0] if actions else None
+    return first
+
+
+def who(body: dict[str, Any]) -> tuple[str, str]:
+    """The workspace and the member of an interactive payload."""
+    user = body.get("user") or {}
+    team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
+    return str(team_id), str(user.get("id") or "")
+
+
+# --- the schedule form -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where `/peer schedule` was typed, carried through its form in `private_metadata`: the
+    channel (its set's), and the command's response_url for the desk's answer."""
+
+    channel: str
+    response_url: str
+
+    def dump(self) -> str:
+        return json.dumps({"channel": self.channel, "response_url": self.response_url})
+
+    @staticmethod
+    def load(private_metadata: str) -> Origin | None:
+        try:
+            data = json.loads(private_metadata)
+            return Origin(str(data["channel"]), str(data["response_url"]))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+
+# The form's whole-number fields: their unit in `/peer schedule add`, and an example.
+_NUMBERS = {
+    "minutes": ("minutes", "90"),
+    "rsvp": ("hours", "48"),
+    "remind": ("hours", "4"),
+    "checkin": ("days", "7"),
+}
+
+
+def schedule_command(view: dict[str, Any], today: date) -> str | dict[str, str]:
+    """The `/peer schedule add ...` words a submitted schedule form stands for, or what is wrong,
+    by the block that is wrong (Slack shows each under its field)."""
+    values = (view.get("state") or {}).get("values") or {}
+
+    def field(block: str) -> dict[str, Any]:
+        found: dict[str, Any] = (values.get(block) or {}).get(FIELD) or {}
+        return found
+
+    often = str((field("often").get("selected_option") or {}).get("value") or "")
+    day = str((field("weekday").get("selected_option") or {}).get("value") or "")
+    at = str(field("at").get("selected_time") or "")
+    zone = str(field("zone").get("value") or "").strip()
+    errors: dict[str, str] = {}
+    if not often:
+        errors["often"] = "Choose how often the set meets."
+    if not day:
+        errors["weekday"] = "Choose the day the set meets."
+    if not at:
+        errors["at"] = "Choose the time the meetings start."
+    if not zone or len(zone.split()) != 1:
+        errors["zone"] = "Give one time-zone name, like Europe/London."
+    numbers: dict[str, int] = {}
+    for block, (unit, example) in _NUMBERS.items():
+        text = str(field(block).get("value") or "").strip()
+        if not (text.isascii() and text.isdigit() and int(text) >= 1):
+            errors[block] = f"Give a whole number of {unit}, like {example}."
+        else:
+            numbers[block] = int(text)
+    if "minutes" in numbers and numbers["minutes"] > MAX_MINUTES:
+        errors["minutes"] = f"A meeting lasts at most {MAX_MINUTES} minutes."
+    if errors:
+        return errors
+    recurrence = f"{often} {day} {at} {zone} {numbers['minutes']}"
+    try:
+        parse_recurrence(recurrence, today)
+    except ValueError as exc:
+        # The selects and the time picker only offer what is right, and the length is checked
+        # above: what is left to be wrong is the time zone.
+        message = str(exc)
+        return {"zone": message[:1].upper() + message[1:] + "."}
+    return (
+        f"schedule add {recurrence} rsvp {numbers['rsvp']}h remind {numbers['remind']}h "
+        f"checkin {numbers['checkin']}d"
     )

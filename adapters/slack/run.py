@@ -16,6 +16,7 @@ from adapters.slack.app import SlackRuntime, build_app
 from adapters.slack.clients import ClientBook
 from adapters.slack.oauth import installation_stores
 from adapters.slack.settings import SlackSettings
+from bot.clock import Clock
 from bot.settings import Settings
 from bot.store import make_engine, upgrade
 
@@ -61,21 +62,26 @@ class Connected:
 
 
 def prepare(
-    settings: Settings, slack: SlackSettings, *, http: bool
+    settings: Settings, slack: SlackSettings, *, http: bool, clock: Clock | None = None
 ) -> tuple[SlackRuntime, AsyncApp]:
+    """The runtime and the Bolt app; on the system clock unless given another (tests, demos)."""
     slack.check(http=http)
     url = settings.effective_database_url
     upgrade(url)
     engine = make_engine(url)
     sync_store, oauth_settings = installation_stores(slack, engine) if slack.oauth else (None, None)
-    runtime = SlackRuntime(settings, slack, engine, ClientBook(engine, slack, sync_store))
+    runtime = SlackRuntime(settings, slack, engine, ClientBook(engine, slack, sync_store), clock)
     return runtime, build_app(runtime, oauth_settings)
 
 
 async def start_http(
-    settings: Settings, slack: SlackSettings, host: str = "127.0.0.1", port: int = 3000
+    settings: Settings,
+    slack: SlackSettings,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    clock: Clock | None = None,
 ) -> Running:
-    runtime, app = prepare(settings, slack, http=True)
+    runtime, app = prepare(settings, slack, http=True, clock=clock)
     runner = web.AppRunner(app.web_app(path=EVENTS_PATH, port=port))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -87,15 +93,19 @@ async def start_http(
     return Running(runtime, app, bound, stop, runner, pump)
 
 
-async def _serve_http(settings: Settings, slack: SlackSettings, host: str, port: int) -> None:
-    running = await start_http(settings, slack, host, port)
+async def _serve_http(
+    settings: Settings, slack: SlackSettings, host: str, port: int, clock: Clock | None
+) -> None:
+    running = await start_http(settings, slack, host, port, clock)
     print(f"Peerset is listening for Slack on http://{host}:{running.port}{EVENTS_PATH}")
     await _until_signalled(running.stop)
     await running.close()
 
 
-async def start_socket(settings: Settings, slack: SlackSettings) -> Connected:
-    runtime, app = prepare(settings, slack, http=False)
+async def start_socket(
+    settings: Settings, slack: SlackSettings, clock: Clock | None = None
+) -> Connected:
+    runtime, app = prepare(settings, slack, http=False, clock=clock)
     handler = AsyncSocketModeHandler(app, slack.app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     stop = asyncio.Event()
@@ -104,8 +114,8 @@ async def start_socket(settings: Settings, slack: SlackSettings) -> Connected:
     return Connected(runtime, app, handler, stop, pump)
 
 
-async def _serve_socket(settings: Settings, slack: SlackSettings) -> None:
-    connected = await start_socket(settings, slack)
+async def _serve_socket(settings: Settings, slack: SlackSettings, clock: Clock | None) -> None:
+    connected = await start_socket(settings, slack, clock)
     print("Peerset is connected to Slack in Socket Mode.")
     await _until_signalled(connected.stop)
     await connected.close()
@@ -119,10 +129,12 @@ async def _until_signalled(stop: asyncio.Event) -> None:
     await stop.wait()
 
 
-def run(settings: Settings, *, http: bool, host: str, port: int) -> None:
+def run(
+    settings: Settings, *, http: bool, host: str, port: int, clock: Clock | None = None
+) -> None:
     slack = SlackSettings()
     if http:
-        asyncio.run(_serve_http(settings, slack, host, port))
+        asyncio.run(_serve_http(settings, slack, host, port, clock))
     else:
         slack.check(http=False)
-        asyncio.run(_serve_socket(settings, slack))
+        asyncio.run(_serve_socket(settings, slack, clock))

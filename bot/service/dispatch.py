@@ -104,12 +104,12 @@ class Dispatcher:
     def deliver_pending(self, limit: int = 1000, session_id: int | None = None) -> int:
         """Deliver what is due, oldest first; returns how many were delivered.
 
-        Order is kept per lane: a session's thread is one lane, a set's own posts (its meeting
+        Order is kept per lane: a session's thread is one lane, a set's channel (its meeting
         notices) another, each member's private messages another. An entry that failed holds
         back the rest of its lane until its retry, so a thread never shows messages out of order;
         a private message that cannot reach one member (say, their direct messages are closed)
         holds back nothing else. A thread that failed holds back the whole session, whose private
-        words may need it.
+        words may need it; a set's channel holds back none of its direct messages.
         """
         now = self.clock.now()
         query = select(
@@ -134,7 +134,11 @@ class Dispatcher:
         delivered = 0
         for entry_id, session, set_id, recipient, next_attempt_at in rows:
             owner = ("session", session) if session is not None else ("set", set_id)
-            if owner in held_owners or (recipient and (owner, recipient) in held_lanes):
+            if recipient and (owner, recipient) in held_lanes:
+                continue
+            # A session's private words may need its thread; a set's notices by direct message
+            # (reminders, check-ins) never need its channel's.
+            if owner in held_owners and (session is not None or not recipient):
                 continue
             if next_attempt_at > now or not self._deliver_one(entry_id, now):
                 if recipient:
