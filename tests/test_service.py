@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from bot.engine.effects import Nudge, NudgeReason, Post, PostKind
+from bot.engine.effects import Notice, NoticeKind, Nudge, NudgeReason, Post, PostKind
 from bot.engine.events import Agree, Done, MessagePosted, RecordAction, Tick
 from bot.service import Dispatcher
+from bot.service.notices import append_notice
 from bot.store import ActionItem, OutboxEntry, ProcessedEvent, SessionRecord, session_factory
 from tests.service_helpers import MEMBERS, RecordingPlatform, make_world
 
@@ -328,3 +329,38 @@ def test_a_private_message_that_cannot_be_delivered_holds_back_nothing_else(db_u
             select(OutboxEntry.recipient).where(OutboxEntry.delivered_at.is_(None))
         ).all()
     assert waiting == ["bob", "bob"]  # his out-of-turn nudge and his stems, kept for a retry
+
+
+def test_a_set_channel_that_fails_holds_back_its_notices_but_not_its_direct_messages(
+    db_url: str,
+) -> None:
+    """The set's channel is down: its RSVP and later channel notices wait, in order; a member's
+    reminder by direct message goes at once."""
+    world = make_world(db_url)
+
+    class ChannelDown(RecordingPlatform):
+        def deliver(self, delivery):  # type: ignore[no-untyped-def]
+            if isinstance(delivery.effect, Notice) and delivery.effect.member is None:
+                raise ConnectionError("channel unavailable")
+            return super().deliver(delivery)
+
+    platform = ChannelDown()
+    dispatcher = Dispatcher(world.engine, platform, world.clock)
+    now = world.clock.now()
+    with session_factory(world.engine).begin() as db:
+        for effect_id, member in (("rsvp.1", None), ("remind.1.bob", "bob"), ("missed.1", None)):
+            notice = Notice(NoticeKind.RSVP, effect_id, member=member)
+            append_notice(db, world.set_id, effect_id, notice, now)
+    assert dispatcher.deliver_pending() == 1
+    assert [effect_id for effect_id, _ in platform.delivered] == ["remind.1.bob"]
+    with session_factory(world.engine)() as db:
+        waiting = db.scalars(
+            select(OutboxEntry.effect_id)
+            .where(OutboxEntry.delivered_at.is_(None))
+            .order_by(OutboxEntry.id)
+        ).all()
+        attempts = db.scalars(
+            select(OutboxEntry.attempts).where(OutboxEntry.effect_id == "missed.1")
+        ).one()
+    assert waiting == ["rsvp.1", "missed.1"]
+    assert attempts == 0  # held back behind the RSVP, never tried out of order
