@@ -8,18 +8,45 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from types import FrameType
 
-from adapters.console.app import ConsoleApp, run
+from sqlalchemy import Engine, select
+
+from adapters.console.app import (
+    PLATFORM,
+    TENANT,
+    TENANT_NAME,
+    ConsoleApp,
+    NoSpaces,
+    console_log,
+    run,
+)
+from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.demo import DemoError, demo_members, play
+from adapters.console.meetings_demo import play_meetings
+from adapters.console.render import plain
+from bot.clock import Clock, FileClock, SystemClock
 from bot.engine import SetupError
 from bot.engine.wording import group_size
 from bot.protocol import Protocol, ProtocolError, load_file, load_shipped, shipped_names
 from bot.protocol.library import check_file
+from bot.service import SessionService
+from bot.service.desk import DEFAULT_PROTOCOL, Caller, Desk
+from bot.service.directory import add_member, ensure_set, ensure_tenant, set_members
+from bot.service.runtime import PUMP_SECONDS, ChatRuntime
 from bot.settings import Settings, SettingsError, get_settings
-from bot.store import upgrade
+from bot.store import PeerSet, make_engine, session_factory, upgrade
+
+log = logging.getLogger("peerset")
+
+# On a file clock time jumps when the file is written: look for due work more often.
+FILE_CLOCK_PUMP_SECONDS = 0.1
 
 
 class UsageError(Exception):
@@ -52,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a whole scripted session on virtual time")
     _protocol_options(demo)
     demo.add_argument("--members", type=int, help="how many simulated members (default: suits)")
+    demo.add_argument(
+        "--meetings",
+        type=int,
+        metavar="N",
+        help="run N regular meetings of one set, with RSVPs, reminders and check-ins",
+    )
     demo.set_defaults(handler=_demo)
 
     console = commands.add_parser("console", help="play every member of a session yourself")
@@ -85,6 +118,34 @@ def _parser() -> argparse.ArgumentParser:
     platforms.add_parser("discord", help="Discord, with DISCORD_TOKEN").set_defaults(
         handler=_run_discord
     )
+    platforms.add_parser(
+        "scheduler",
+        help="schedule meetings with no chat platform; console sets' notices and sessions "
+        "are printed here",
+    ).set_defaults(handler=_run_scheduler)
+
+    schedule = commands.add_parser(
+        "schedule", help="a console set's regular meetings, as /peer schedule does them"
+    )
+    schedule.add_argument(
+        "words",
+        nargs="+",
+        metavar="WORDS",
+        help="add weekly tue 18:30 Europe/London 90 [rsvp 48h] [remind 4h] [checkin 7d] | "
+        "list | cancel | skip-next | move 2026-12-01 19:00",
+    )
+    _set_options(schedule)
+    schedule.set_defaults(handler=_schedule)
+    attendance = commands.add_parser(
+        "attendance", help="a console set's last meetings: who said they would come, who came"
+    )
+    _set_options(attendance)
+    attendance.set_defaults(handler=_attendance)
+    bid = commands.add_parser(
+        "bid", help="say you are going to a console set's next meeting, with something to bring"
+    )
+    _set_options(bid)
+    bid.set_defaults(handler=_bid)
 
     db = commands.add_parser("db", help="the database")
     db_what = db.add_subparsers(dest="what", required=True, metavar="ACTION")
@@ -100,6 +161,17 @@ def _protocol_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--protocol-file", type=Path, help="your own protocol file")
 
 
+def _set_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", required=True, dest="set_name", metavar="NAME", help="the set")
+    parser.add_argument(
+        "--members", help="to make the set if it is new (or add to it): alice,bob,carol"
+    )
+    parser.add_argument(
+        "--as", dest="member", metavar="MEMBER", help="who asks (default: the set's first member)"
+    )
+    _protocol_options(parser)  # a new set's
+
+
 def _chosen_protocol(args: argparse.Namespace, default: str) -> tuple[Protocol, str]:
     if args.protocol_file is not None:
         path = args.protocol_file.expanduser().absolute()
@@ -109,6 +181,10 @@ def _chosen_protocol(args: argparse.Namespace, default: str) -> tuple[Protocol, 
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.meetings is not None and args.meetings < 1:
+        raise UsageError(
+            f"--meetings is how many meetings to run, 1 or more; {args.meetings} asked"
+        )
     protocol, ref = _chosen_protocol(args, "peer-mentoring-round")
     count = args.members or protocol.group_size.suggested
     size = protocol.group_size
@@ -117,6 +193,17 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{protocol.name} is for {group_size(size.min, size.max)}; --members {count} asked"
         )
     members = demo_members(count)
+    if args.meetings is not None:
+        play_meetings(
+            settings,
+            meetings=args.meetings,
+            protocol=protocol,
+            protocol_ref=ref,
+            members=members,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+        return 0
     app = ConsoleApp(
         settings,
         protocol=protocol,
@@ -210,15 +297,139 @@ def _protocols_validate(args: argparse.Namespace, settings: Settings) -> int:
 def _run_slack(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.slack.run import run  # Slack's libraries load only when Slack is asked for
 
-    run(settings, http=args.http, host=args.host, port=args.port)
+    run(settings, http=args.http, host=args.host, port=args.port, clock=_clock(settings))
     return 0
 
 
 def _run_discord(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.discord.run import run  # discord.py loads only when Discord is asked for
 
-    run(settings)
+    run(settings, _clock(settings))
     return 0
+
+
+def _clock(settings: Settings) -> Clock:
+    """The system clock; for tests and demos, a file whose time the whole process reads."""
+    if settings.clock_file is None:
+        return SystemClock()
+    clock = FileClock(settings.clock_file)
+    try:
+        clock.now()
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"PEERSET_CLOCK_FILE: {exc}") from None
+    return clock
+
+
+def _run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.scheduler:
+        raise UsageError("PEERSET_SCHEDULER is false, so this worker would never schedule")
+    url = settings.effective_database_url
+    upgrade(url)
+    clock = _clock(settings)
+    engine = make_engine(url)
+    deliverer = ConsoleDeliverer(
+        sys.stdout, console_log(settings, url), clock.now(), stamper=_local_time
+    )
+    runtime = ChatRuntime(PLATFORM, settings, engine, deliverer, clock)
+    worker = runtime.scheduler
+    assert worker is not None  # settings.scheduler is on
+    worker.on_change = _say_scheduling
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pause = FILE_CLOCK_PUMP_SECONDS if isinstance(clock, FileClock) else PUMP_SECONDS
+    worker.start()
+    try:
+        while not stop.is_set():
+            try:
+                runtime.pump_once()
+            except Exception:
+                log.exception("delivering the outbox failed; trying again shortly")
+            stop.wait(pause)
+    finally:
+        worker.stop()
+        engine.dispose()
+    return 0
+
+
+def _local_time(moment: datetime) -> str:
+    return f"[{moment.astimezone():%Y-%m-%d %H:%M}]"
+
+
+def _say_scheduling(leading: bool) -> None:
+    said = "scheduling meetings" if leading else "another worker schedules; waiting to take over"
+    # One write, so a log line from another thread cannot land inside it.
+    sys.stderr.write(said + "\n")
+    sys.stderr.flush()
+
+
+def _schedule(args: argparse.Namespace, settings: Settings) -> int:
+    return _at_desk(" ".join(["schedule", *args.words]), args, settings)
+
+
+def _attendance(args: argparse.Namespace, settings: Settings) -> int:
+    return _at_desk("attendance", args, settings)
+
+
+def _bid(args: argparse.Namespace, settings: Settings) -> int:
+    return _at_desk("bid", args, settings)
+
+
+def _at_desk(text: str, args: argparse.Namespace, settings: Settings) -> int:
+    """A `/peer` command for a console set, answered by the same desk as on Slack and Discord;
+    its times are shown in the set's zone."""
+    url = settings.effective_database_url
+    upgrade(url)
+    clock = _clock(settings)
+    engine = make_engine(url)
+    try:
+        set_id, space_id, member = _console_set(engine, args)
+        desk = Desk(SessionService(engine, clock), settings.protocols_dir, settings)
+        answer = desk.answer(text, Caller(PLATFORM, TENANT, space_id, member), NoSpaces())
+        schedule = desk.calendar.schedule(set_id)
+    finally:
+        engine.dispose()
+    shown = plain(answer.text, schedule.zone if schedule else None)
+    if not answer.ok:
+        print(f"peerset: {shown}", file=sys.stderr)
+        return 2
+    print(shown)
+    return 0
+
+
+def _console_set(engine: Engine, args: argparse.Namespace) -> tuple[int, str, str]:
+    """The console set named by --set, made (or added to) with --members, given a space id so
+    the desk finds it; returns its id, its space id and who asks."""
+    members = _names(args.members, "--members") if args.members else ()
+    with session_factory(engine).begin() as db:
+        tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
+        peer_set = db.scalars(
+            select(PeerSet).where(PeerSet.tenant_id == tenant.id, PeerSet.name == args.set_name)
+        ).first()
+        if peer_set is None:
+            if not members:
+                raise UsageError(
+                    f"there is no set called {args.set_name!r}; make it by naming its members: "
+                    "--members alice,bob,carol"
+                )
+            _, ref = _chosen_protocol(args, DEFAULT_PROTOCOL)
+            peer_set = ensure_set(db, tenant.id, args.set_name, ref, [(m, m) for m in members])
+        elif args.protocol or args.protocol_file:
+            raise UsageError(
+                f"set {args.set_name!r} exists already, with {peer_set.protocol}; "
+                "a protocol is chosen only for a new set"
+            )
+        else:
+            for name in members:
+                add_member(db, peer_set, name, name)
+        if peer_set.space_id is None:
+            peer_set.space_id = f"console:{peer_set.name}"
+        member = args.member or set_members(db, peer_set.id)[0]
+        return peer_set.id, peer_set.space_id, member
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import select
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -26,12 +26,29 @@ from bot.engine.events import Tick
 from bot.engine.wording import names
 from bot.protocol import Protocol
 from bot.service import Dispatcher, SessionService
+from bot.service.desk import SpaceError
 from bot.service.directory import ensure_set, ensure_tenant
 from bot.service.dispatch import Hook
 from bot.settings import Settings
 from bot.store import make_engine, session_factory, upgrade
 
 PLATFORM = "console"
+# The console's one workspace: this computer.
+TENANT, TENANT_NAME = "local", "This computer"
+
+
+class NoSpaces:
+    """The console has no private spaces: a console set meets at this terminal, so the desk's
+    commands it runs (schedules, attendance, bids) never make or change one."""
+
+    def create(self, name: str, members: Sequence[str]) -> str:
+        raise SpaceError("the console has no private spaces")
+
+    def invite(self, space_id: str, member: str) -> None:
+        raise SpaceError("the console has no private spaces")
+
+    def remove(self, space_id: str, member: str) -> None:
+        raise SpaceError("the console has no private spaces")
 
 
 def console_log(settings: Settings, url: str) -> Path:
@@ -161,7 +178,7 @@ class ConsoleApp(ConsoleSession):
         upgrade(url)
         self.engine = make_engine(url)
         with session_factory(self.engine).begin() as db:
-            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
+            tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
             peer_set = ensure_set(
                 db,
                 tenant.id,

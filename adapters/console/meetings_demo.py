@@ -20,7 +20,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from adapters.console.app import PLATFORM, ConsoleSession, console_dispatcher, console_log
+from adapters.console.app import (
+    PLATFORM,
+    TENANT,
+    TENANT_NAME,
+    ConsoleSession,
+    NoSpaces,
+    console_dispatcher,
+    console_log,
+)
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.demo import DemoError, play
 from adapters.console.render import plain
@@ -106,7 +114,7 @@ class _Demo:
         self.engine, self.members, self.out, self.err = engine, members, out, err
         self.clock = VirtualClock(datetime.now(UTC).replace(second=0, microsecond=0))
         with session_factory(engine).begin() as db:
-            tenant = ensure_tenant(db, PLATFORM, "local", "This computer")
+            tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
             peer_set = ensure_set(
                 db, tenant.id, "demo: regular meetings", protocol_ref, [(m, m) for m in members]
             )
@@ -221,7 +229,7 @@ class _Demo:
 
     def _say(self, member: str, words: str) -> None:
         self._line(f"{member}: /peer {words}")
-        self._reply(member, self.desk.answer(words, self._caller(member), _NoSpaces()))
+        self._reply(member, self.desk.answer(words, self._caller(member), NoSpaces()))
         self._deliver()
 
     def _reply(self, member: str, answer: Answer) -> None:
@@ -237,20 +245,7 @@ class _Demo:
         self.dispatcher.deliver_pending()
 
     def _caller(self, member: str) -> Caller:
-        return Caller(PLATFORM, "local", SPACE, member)
-
-
-class _NoSpaces:
-    """The demo's set has its space already; nothing here makes or changes one."""
-
-    def create(self, name: str, members: object) -> str:
-        raise DemoError("the demo makes no new spaces")
-
-    def invite(self, space_id: str, member: str) -> None:
-        raise DemoError("the demo invites nobody")
-
-    def remove(self, space_id: str, member: str) -> None:
-        raise DemoError("the demo removes nobody")
+        return Caller(PLATFORM, TENANT, SPACE, member)
 
 
 def _local_stamper(zone: str) -> Callable[[datetime], str]:

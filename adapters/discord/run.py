@@ -43,9 +43,11 @@ def build(settings: Settings, clock: Clock | None = None, **options: Any) -> Pee
     return client
 
 
-async def _serve(settings: Settings, discord_settings: DiscordSettings) -> None:
+async def _serve(
+    settings: Settings, discord_settings: DiscordSettings, clock: Clock | None
+) -> None:
     assert discord_settings.token is not None
-    async with build(settings) as client:
+    async with build(settings, clock) as client:
         try:
             await client.start(discord_settings.token)
         except discord.PrivilegedIntentsRequired:
@@ -56,8 +58,8 @@ async def _serve(settings: Settings, discord_settings: DiscordSettings) -> None:
             ) from None
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, clock: Clock | None = None) -> None:
     discord_settings = DiscordSettings()
     discord_settings.check()
     point_at(discord_settings)
-    asyncio.run(_serve(settings, discord_settings))
+    asyncio.run(_serve(settings, discord_settings, clock))

@@ -137,6 +137,8 @@ class MeetingScheduler:
         """Bring the calendar up to date and make the jobs match it: for every set, or, after
         one set's meeting moved on, for that set alone (which only adds jobs; the next full sync
         removes those no longer wanted)."""
+        if not self.scheduler.running:
+            return  # shut down meanwhile (a job still finishing): the next leader syncs
         self.calendar.plan_all(set_id)
         wanted = self._wanted(set_id)
         now = self.clock.now()

@@ -282,9 +282,9 @@ class Desk:
         first = self.calendar.add(peer_set.id, recurrence, leads, caller.member)
         return Answer(
             f"{peer_set.name!r} meets {recurrence.describe()}. The first meeting is "
-            f"{time_token(first.starts_at)}; its RSVP goes out {leads.rsvp_hours} hours before, "
-            f"a reminder {leads.reminder_hours} hours before, and check-ins "
-            f"{leads.check_in_days} days after each action item."
+            f"{time_token(first.starts_at)}; its RSVP goes out {_count(leads.rsvp_hours, 'hour')} "
+            f"before, a reminder {_count(leads.reminder_hours, 'hour')} before, and check-ins "
+            f"{_count(leads.check_in_days, 'day')} after each action item."
         )
 
     def _schedule_list(self, peer_set: PeerSet) -> Answer:
@@ -376,6 +376,10 @@ class Desk:
             sorted(p.stem for p in self.own_protocols.glob("*.yaml")) if self.own_protocols else []
         )
         return own + [n for n in shipped_names() if n not in own]
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
 def _given(value: int | None, default: int) -> int:
