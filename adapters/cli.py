@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         # Alembic narrates every migration at INFO; only its warnings belong on a user's terminal.
         logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+        # So does APScheduler, at every job it runs; its warnings (a missed job) still show.
+        logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
         result: int = args.handler(args, settings)
         return result
     except (SettingsError, ProtocolError, SetupError, UsageError, DemoError) as exc:

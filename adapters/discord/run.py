@@ -44,7 +44,7 @@ def build(settings: Settings, clock: Clock | None = None, **options: Any) -> Pee
 
 
 async def _serve(
-    settings: Settings, discord_settings: DiscordSettings, clock: Clock | None
+    settings: Settings, discord_settings: DiscordSettings, clock: Clock | None = None
 ) -> None:
     assert discord_settings.token is not None
     async with build(settings, clock) as client:
