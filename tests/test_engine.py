@@ -187,6 +187,21 @@ def test_a_session_starts_with_a_space_and_the_first_phase() -> None:
     assert start(protocol(PMR), FOUR, now=T0)[0].presenters == (ANA,)
 
 
+def test_who_took_part_is_who_did_something_themselves() -> None:
+    """Attendance: a member who wrote, pressed or agreed took part; one who joined, or whose
+    turns only ran out, did not."""
+    run = Run(PMR, (ANA, BEN, CLEO))
+    run.step(Agree(ANA))
+    run.step(MessagePosted(BEN, "Can I say something?"))  # out of turn still counts
+    run.step(MemberJoined(DEV))
+    run.step(Tick())
+    assert run.state.took_part == (ANA, BEN)
+    assert SessionState.from_dict(json.loads(json.dumps(run.state.to_dict()))).took_part == (
+        ANA,
+        BEN,
+    )
+
+
 # --- who may speak -----------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from bot.engine.effects import (
     Post,
     PostKind,
 )
-from bot.engine.events import Agree, Command, FacilitatorCommand, Tick
+from bot.engine.events import Agree, Command, FacilitatorCommand, MessagePosted, Tick
 from bot.engine.state import SessionState
 from bot.protocol import load_shipped
 from bot.rota import presenter_slots
@@ -243,6 +243,30 @@ def test_a_session_that_runs_out_of_time_records_attendance_too(world: MeetingWo
     assert world.meeting(1).status == "held"
     assert world.say("attendance").text.endswith(
         "held: said going: <@ana>, <@ben> and <@cleo>; took part: <@ana>, <@ben> and <@cleo>."
+    )
+
+
+def test_a_member_whose_turns_only_ran_out_did_not_take_part(world: MeetingWorld) -> None:
+    """cleo came but stayed silent: her turns timed out, one after another. That is being
+    there, not taking part."""
+    session_id = _open(world, dict.fromkeys(("ana", "ben", "cleo"), GOING))
+    assert session_id is not None
+    world.service.handle(session_id, Agree("ana"))
+    world.service.handle(session_id, Agree("ben"))
+    for _ in range(200):
+        state = world.service.state(session_id)
+        if state.ended:
+            break
+        if state.turn in ("ana", "ben") and state.turn not in state.had_turn:
+            world.service.handle(session_id, MessagePosted(state.turn, "That reminds me of when I"))
+        wake = world.service.state(session_id).wake_at
+        assert wake is not None
+        world.clock.move_to(wake)
+        world.service.handle(session_id, Tick())
+    state = world.service.state(session_id)
+    assert state.ended and state.balance["cleo"].turns > 0  # she had turns; they ran out
+    assert world.say("attendance").text.endswith(
+        "held: said going: <@ana>, <@ben> and <@cleo>; took part: <@ana> and <@ben>."
     )
 
 

@@ -121,6 +121,13 @@ def step(state: SessionState, event: Event, now: datetime) -> tuple[SessionState
             new = _on_left(state, event.member, now, fx)
         case _:
             raise EngineBug(f"unknown event {event!r}")
+    actor = getattr(event, "member", None)
+    if (
+        actor in new.members
+        and actor not in new.took_part
+        and not isinstance(event, (MemberJoined, MemberLeft))
+    ):
+        new = new.evolve(took_part=new.took_part + (actor,))
     return new.evolve(clock=now), fx
 
 

@@ -75,6 +75,8 @@ class SessionState:
     notes: tuple[str, ...] = ()
     actions: tuple[tuple[str, str], ...] = ()
     balance: dict[str, Balance] = field(default_factory=dict)
+    # Members who did something themselves (wrote, pressed, agreed): attendance, not content.
+    took_part: tuple[str, ...] = ()
 
     @property
     def slots(self) -> tuple[Slot, ...]:

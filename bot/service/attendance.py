@@ -13,10 +13,9 @@ from bot.store import Attendance, Meeting
 
 
 def took_part(state: SessionState) -> set[str]:
-    """Members who did something themselves in the session: wrote in it, or agreed to its
-    ground rules. A turn that ran out or was skipped while they stayed silent is not taking
-    part. Counts only, like the speaking balance: nothing of what they said."""
-    return {m for m, b in state.balance.items() if b.words} | set(state.agreed)
+    """Members who did something themselves in the session: wrote, pressed a button, agreed.
+    A turn that ran out or was skipped while they stayed silent is not taking part."""
+    return set(state.took_part)
 
 
 def attendance_row(db: Session, meeting_id: int, member_id: int) -> Attendance:
