@@ -69,8 +69,8 @@ class DiscordDeliverer:
 
     async def _find_thread(self, delivery: Delivery) -> Receipt | None:
         assert isinstance(delivery.effect, OpenSpace)
-        parent = await self._channel(_space(delivery))
-        name = thread_name(delivery.effect.title, _session(delivery))
+        parent = await self._channel(delivery.channel())
+        name = thread_name(delivery.effect.title, delivery.session())
         for thread in getattr(parent, "threads", []):
             if thread.name == name:
                 return Receipt(thread_id=str(thread.id))
@@ -80,10 +80,10 @@ class DiscordDeliverer:
         effect = delivery.effect
         once = nonce(delivery.effect_id)
         if isinstance(effect, OpenSpace):
-            parent = await self._channel(_space(delivery))
+            parent = await self._channel(delivery.channel())
             try:
                 thread = await parent.create_thread(
-                    name=thread_name(effect.title, _session(delivery)),
+                    name=thread_name(effect.title, delivery.session()),
                     type=discord.ChannelType.private_thread,
                     invitable=False,
                 )
@@ -97,7 +97,7 @@ class DiscordDeliverer:
             return Receipt(thread_id=str(thread.id))
         if isinstance(effect, Post):
             thread = await self._channel(_thread(delivery))
-            view = post_view(effect, _session(delivery))
+            view = post_view(effect, delivery.session())
             await _send(thread, effect.text, view, once)
         elif isinstance(effect, Nudge):
             # A private word by direct message: Discord has ephemeral messages only in answer
@@ -106,7 +106,7 @@ class DiscordDeliverer:
         elif isinstance(effect, Notice):
             # In the set's channel itself, not in a session's thread; or to one member. Time
             # tokens (<t:EPOCH:F>) are Discord's own: each reader sees their own time zone.
-            channel = await self._channel(_space(delivery))
+            channel = await self._channel(delivery.channel())
             view = notice_view(effect, channel.guild.id)
             target = channel if effect.member is None else await self._member(effect.member)
             await _send(target, effect.text, view, once)
@@ -123,18 +123,6 @@ async def _send(
         await target.send(text[:MAX_MESSAGE], nonce=once)
     else:
         await target.send(text[:MAX_MESSAGE], view=view, nonce=once)
-
-
-def _space(delivery: Delivery) -> str:
-    if delivery.space_id is None:
-        raise RuntimeError(f"set {delivery.set_id} has no channel")
-    return delivery.space_id
-
-
-def _session(delivery: Delivery) -> int:
-    if delivery.session_id is None:
-        raise RuntimeError(f"effect {delivery.effect_id} belongs to no session")
-    return delivery.session_id
 
 
 def _thread(delivery: Delivery) -> str:

@@ -27,7 +27,7 @@ class SlackDeliverer:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"effect_id": delivery.effect_id}}
         if isinstance(effect, OpenSpace):
             opened = client.chat_postMessage(
-                channel=_channel(delivery),
+                channel=delivery.channel(),
                 text=f"*{effect.title}* with {names(effect.members)}: the session runs in this "
                 "thread. What is said here stays here.",
                 metadata=metadata,
@@ -35,10 +35,10 @@ class SlackDeliverer:
             return Receipt(thread_id=str(opened["ts"]))
         if isinstance(effect, Post):
             client.chat_postMessage(
-                channel=_channel(delivery),
+                channel=delivery.channel(),
                 thread_ts=delivery.thread_id,
                 text=effect.text,
-                blocks=post_blocks(effect, _session(delivery)),
+                blocks=post_blocks(effect, delivery.session()),
                 metadata=metadata,
             )
         elif isinstance(effect, Notice):
@@ -58,14 +58,14 @@ class SlackDeliverer:
                 )
             else:
                 client.chat_postEphemeral(
-                    channel=_channel(delivery),
+                    channel=delivery.channel(),
                     user=effect.member,
                     thread_ts=delivery.thread_id,
                     text=effect.text,
                 )
         elif isinstance(effect, CloseSpace) and delivery.thread_id:
             client.chat_update(
-                channel=_channel(delivery),
+                channel=delivery.channel(),
                 ts=delivery.thread_id,
                 text="This session has ended. What was said here stays here.",
             )
@@ -75,12 +75,12 @@ class SlackDeliverer:
         effect = delivery.effect
         client = self.clients.for_set(delivery.set_id)
         if isinstance(effect, OpenSpace):
-            found = _in_history(client, _channel(delivery), delivery.effect_id)
+            found = _in_history(client, delivery.channel(), delivery.effect_id)
             return Receipt(thread_id=str(found["ts"])) if found else None
         if isinstance(effect, Post) and delivery.thread_id:
             found = _find(
                 client.conversations_replies(
-                    channel=_channel(delivery),
+                    channel=delivery.channel(),
                     ts=delivery.thread_id,
                     include_all_metadata=True,
                     limit=HISTORY_LIMIT,
@@ -103,20 +103,8 @@ def _direct(client: WebClient, member: str) -> str:
     return str(client.conversations_open(users=member)["channel"]["id"])
 
 
-def _channel(delivery: Delivery) -> str:
-    if delivery.space_id is None:
-        raise RuntimeError(f"set {delivery.set_id} has no channel")
-    return delivery.space_id
-
-
-def _session(delivery: Delivery) -> int:
-    if delivery.session_id is None:
-        raise RuntimeError(f"{delivery.effect_id} is a session's post but names no session")
-    return delivery.session_id
-
-
 def _notice_channel(client: WebClient, delivery: Delivery, notice: Notice) -> str:
-    return _channel(delivery) if notice.member is None else _direct(client, notice.member)
+    return delivery.channel() if notice.member is None else _direct(client, notice.member)
 
 
 def _in_history(client: WebClient, channel: str, effect_id: str) -> dict[str, Any] | None:

@@ -42,6 +42,18 @@ class Delivery:
     created_at: datetime
     effect: Effect
 
+    def channel(self) -> str:
+        """The set's channel, which every platform needs to place a post."""
+        if self.space_id is None:
+            raise RuntimeError(f"set {self.set_id} has no channel")
+        return self.space_id
+
+    def session(self) -> int:
+        """The session of a session's effect (a notice has none)."""
+        if self.session_id is None:
+            raise RuntimeError(f"{self.effect_id} is a session's effect but names no session")
+        return self.session_id
+
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
