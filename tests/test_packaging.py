@@ -97,6 +97,13 @@ def test_installed_package_runs_the_demo_and_lists_every_protocol(tmp_path: Path
         position = found + 1
     assert (data / "peerset.db").is_file(), "the demo did not migrate its database"
 
+    # Regular meetings: the installed package carries the scheduler's migration and jobs.
+    meetings = _run(
+        [str(peerset), "demo", "--meetings", "3"], cwd=elsewhere, env=env, timeout=RUN_TIMEOUT
+    )
+    assert meetings.count('opened a private space "Peer mentoring round"') == 3, meetings
+    assert meetings.count("Updates first:") == 2 and "(to alice) Attendance:" in meetings
+
     listing = _run([str(peerset), "protocols", "list"], cwd=elsewhere, env=env, timeout=RUN_TIMEOUT)
     listed = {line.split("\t", 1)[0] for line in listing.splitlines() if line.strip()}
     shipped = {path.stem for path in (ROOT / "protocols").glob("*.yaml")}
