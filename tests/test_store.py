@@ -258,9 +258,13 @@ def test_outbox_effect_id_is_unique(engine: Engine) -> None:
     factory = session_factory(engine)
     with factory.begin() as db:
         record = add_session(db)
-        db.add(OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post"))
+        db.add(
+            OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post")
+        )
     with factory() as db:
-        db.add(OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post"))
+        db.add(
+            OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post")
+        )
         with pytest.raises(IntegrityError):
             db.commit()
 
@@ -269,7 +273,13 @@ def test_outbox_defaults_and_erased_payload_is_sql_null(engine: Engine) -> None:
     factory = session_factory(engine)
     with factory.begin() as db:
         record = add_session(db)
-        entry = OutboxEntry(session_id=record.id, set_id=record.set_id, effect_id="s1:e1", kind="post", payload={"a": 1})
+        entry = OutboxEntry(
+            session_id=record.id,
+            set_id=record.set_id,
+            effect_id="s1:e1",
+            kind="post",
+            payload={"a": 1},
+        )
         db.add(entry)
     assert (entry.attempts, entry.delivered_at) == (0, None)
     assert entry.next_attempt_at.tzinfo == UTC

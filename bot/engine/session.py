@@ -123,7 +123,8 @@ def step(state: SessionState, event: Event, now: datetime) -> tuple[SessionState
             raise EngineBug(f"unknown event {event!r}")
     actor = getattr(event, "member", None)
     if (
-        actor in new.members
+        new is not state  # a refused event changes nothing, this included
+        and actor in new.members
         and actor not in new.took_part
         and not isinstance(event, (MemberJoined, MemberLeft))
     ):
