@@ -70,7 +70,7 @@ def test_check_ins_are_answered_and_shown_first_at_the_next_meeting(lines: list[
     assert '#1 “Talk to my team lead about the deadline by Friday”: done ("Talked to my lead' in (
         second
     )
-    assert "#2" in second and "in progress" in second
+    assert "#2 “Ask two colleagues what they saw in that meeting”: in progress" in second
     # Updates come before anything else: right after the space opens, before the rota.
     assert second.index("#1") < second.index("The rota")
     # Done items from before the last meeting are not repeated; open ones are.

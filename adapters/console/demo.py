@@ -71,7 +71,7 @@ def next_line(state: SessionState, memory: _Memory) -> str:
             memory.interrupted = True
             return f"{peers[0]}: Sorry, can I just ask who else was in that meeting?"
         if phase.asks_for_actions and memory.first(index, "action"):
-            return f"{presenter}: /action Talk to my team lead about the deadline by Friday"
+            return f"{presenter}: /action {_action_for(state, presenter)}"
         if EndRule.PRESENTER in phase.ends_by:
             return f"{presenter}: /done"
         return _wait_or_next(state)
@@ -141,6 +141,19 @@ def _presenter_line(actions: bool, responding: bool) -> str:
         "Last month my project slipped and I told the team late. The meeting went badly and "
         "I left feeling I had let them down."
     )
+
+
+ACTIONS = (
+    "Talk to my team lead about the deadline by Friday",
+    "Ask two colleagues what they saw in that meeting",
+    "Block an hour each week to plan before I commit",
+    "Tell the client about the delay myself, this week",
+)
+
+
+def _action_for(state: SessionState, presenter: str) -> str:
+    """Each presenter commits to something of their own."""
+    return ACTIONS[state.members.index(presenter) % len(ACTIONS)]
 
 
 QUESTIONS = (

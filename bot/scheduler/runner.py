@@ -18,6 +18,7 @@ Misfires, chosen on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent  # type: ignore[import-untyped]
 from apscheduler.executors.debug import DebugExecutor  # type: ignore[import-untyped]
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
@@ -49,6 +51,17 @@ JOBS_TABLE = "apscheduler_jobs"
 SYNC_JOB = "sync"
 # Jobs the sync owns (and may remove); any other job is left alone.
 _OWNED = ("rsvp:", "remind:", "open:", "check-in:")
+
+
+class _JobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """APScheduler's SQLAlchemy job store, where removing a job another scheduler removed first
+    is no error. With the lock in force only one scheduler uses the store; with it bypassed (a
+    test of meeting uniqueness) both run each job, and neither may stop over the other's
+    removal."""
+
+    def remove_job(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            super().remove_job(job_id)
 
 
 class SteppedScheduler(BaseScheduler):  # type: ignore[misc]
@@ -98,7 +111,7 @@ class MeetingScheduler:
         self.checkins = CheckIns(engine, clock)
         self._sessions = session_factory(engine)
         options: dict[str, Any] = {
-            "jobstores": {"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+            "jobstores": {"default": _JobStore(engine=engine, tablename=JOBS_TABLE)},
             "executors": {"default": DebugExecutor() if stepped else ThreadPoolExecutor(2)},
             "job_defaults": {"coalesce": True, "max_instances": 1},
             "timezone": UTC,
