@@ -403,6 +403,17 @@ def test_schedule_add_with_typed_options_sets_the_meetings(tmp_path: Path) -> No
         assert (schedule.rsvp_hours, schedule.reminder_hours, schedule.check_in_days) == (48, 4, 7)
         assert _meetings(world)[-1].starts_at == datetime(2026, 3, 31, 17, 30, tzinfo=UTC)
 
+        # Starting later: the first meeting falls on or after the day given.
+        later = option("starting", "2026-05-01")
+        await _ask(world, BEN, "schedule", "add", options=[*_schedule("weekly", "tue"), later])
+        [schedule] = _schedules(world)
+        assert schedule.starts == date(2026, 5, 1)
+        assert _meetings(world)[-1].starts_at == datetime(2026, 5, 5, 17, 30, tzinfo=UTC)
+        bad = option("starting", "May")
+        refused = await _ask(world, BEN, "schedule", "add", options=[*_schedule(), bad])
+        assert refused.startswith("start date must look like 2026-05-05, not 'May'")
+        assert _schedules(world)[0].starts == date(2026, 5, 1)  # nothing changed
+
     _run(tmp_path, scenario)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -374,7 +374,8 @@ def _attempts(world: SlackWorld, effect_id: str) -> tuple[int, bool]:
 
 # --- the /peer schedule form -----------------------------------------------------------------
 
-FIELDS = ["often", "weekday", "at", "zone", "minutes", "rsvp", "remind", "checkin"]
+FIELDS = ["often", "weekday", "at", "zone", "minutes", "rsvp", "remind", "checkin", "starting"]
+TYPED = FIELDS[3:8]
 
 
 def _form(
@@ -386,6 +387,7 @@ def _form(
     rsvp: str = "24",
     remind: str = "2",
     checkin: str = "5",
+    starting: str | None = None,
 ) -> dict[str, Any]:
     """`view.state.values` of a filled-in schedule form, as Slack sends it."""
 
@@ -405,6 +407,7 @@ def _form(
         "rsvp": typed(rsvp),
         "remind": typed(remind),
         "checkin": typed(checkin),
+        "starting": {"value": {"type": "datepicker", "selected_date": starting}},
     }
 
 
@@ -448,7 +451,7 @@ def test_peer_schedule_alone_opens_a_form_that_sets_the_meetings(
         assert len(weekday["options"]) == 7
         assert blocks["at"]["element"]["type"] == "timepicker"
         # The member's own time zone, and the settings' defaults.
-        initial = {b: blocks[b]["element"].get("initial_value") for b in FIELDS[3:]}
+        initial = {b: blocks[b]["element"].get("initial_value") for b in TYPED}
         assert initial == {
             "zone": "America/New_York",
             "minutes": None,
@@ -456,7 +459,10 @@ def test_peer_schedule_alone_opens_a_form_that_sets_the_meetings(
             "remind": "4",
             "checkin": "7",
         }
-        assert all(blocks[b]["element"]["type"] == "plain_text_input" for b in FIELDS[3:])
+        assert all(blocks[b]["element"]["type"] == "plain_text_input" for b in TYPED)
+        # Starting from: optional, a date picker; empty means today.
+        assert blocks["starting"]["element"]["type"] == "datepicker"
+        assert [b["block_id"] for b in view["blocks"] if b["optional"]] == ["starting"]
         metadata = view["private_metadata"]
         origin = json.loads(metadata)
         assert origin["channel"] == channel
@@ -510,6 +516,14 @@ def test_peer_schedule_alone_opens_a_form_that_sets_the_meetings(
             f"60 minutes. The first is <!date^{int(first.timestamp())}^"
         )
         assert announced["text"].endswith(" 09:00 America/New_York>.")
+
+        # Starting later: the first meeting is on or after the day picked.
+        form = _form(often="weekly", weekday="tue", starting="2027-05-01")
+        assert await world.submit("U1", "peerset_schedule", metadata, form) == (200, "")
+        with session_factory(_engine(world))() as db:
+            assert db.scalars(select(Schedule.starts)).one() == date(2027, 5, 1)
+            later = db.scalars(select(Meeting.starts_at).where(Meeting.status == "planned")).one()
+        assert later == datetime(2027, 5, 4, 13, 0, tzinfo=UTC)  # 09:00 in New York, summer
 
     _run(tmp_path, db_url, scenario)
 

@@ -384,6 +384,7 @@ def schedule_group(client: PeersetClient) -> app_commands.Group:
         rsvp_hours="Hours before each meeting that members are asked if they are coming",
         reminder_hours="Hours before each meeting that those who have not answered are reminded",
         check_in_days="Days after each action item that its owner is asked how it is going",
+        starting="The first day a meeting may fall on, YYYY-MM-DD (default: today)",
     )
     @app_commands.choices(
         how=[app_commands.Choice(name=name, value=words) for name, words in HOW_OFTEN],
@@ -403,7 +404,9 @@ def schedule_group(client: PeersetClient) -> app_commands.Group:
         rsvp_hours: app_commands.Range[int, 1] | None = None,
         reminder_hours: app_commands.Range[int, 1] | None = None,
         check_in_days: app_commands.Range[int, 1] | None = None,
+        starting: str | None = None,
     ) -> None:
+        start = f" from {starting.strip()}" if starting else ""
         leads = "".join(
             f" {word} {value}{unit}"
             for word, value, unit in (
@@ -414,7 +417,9 @@ def schedule_group(client: PeersetClient) -> app_commands.Group:
             if value is not None
         )
         await answer(
-            client, interaction, f"schedule add {how} {weekday} {time} {zone} {minutes}{leads}"
+            client,
+            interaction,
+            f"schedule add {how} {weekday} {time} {zone} {minutes}{start}{leads}",
         )
 
     for word, about in (

@@ -164,18 +164,30 @@ def schedule_modal(private_metadata: str, zone: str, settings: Settings) -> dict
                 "Ask how each action item is going, days after",
                 _text(str(settings.check_in_days)),
             ),
+            _input(
+                "starting",
+                "Starting from",
+                {"type": "datepicker", "action_id": FIELD},
+                hint="The first day a meeting may fall on. Leave it empty to start today.",
+                optional=True,
+            ),
         ],
     }
 
 
 def _input(
-    block_id: str, label: str, element: dict[str, Any], hint: str | None = None
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    hint: str | None = None,
+    optional: bool = False,
 ) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
         "block_id": block_id,
         "label": {"type": "plain_text", "text": label},
         "element": element,
+        "optional": optional,
     }
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}

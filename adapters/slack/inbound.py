@@ -201,6 +201,9 @@ def schedule_command(view: dict[str, Any], today: date) -> str | dict[str, str]:
     if errors:
         return errors
     recurrence = f"{often} {day} {at} {zone} {numbers['minutes']}"
+    starting = field("starting").get("selected_date")
+    if starting:
+        recurrence += f" from {starting}"
     try:
         parse_recurrence(recurrence, today)
     except ValueError as exc:
