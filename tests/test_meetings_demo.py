@@ -67,9 +67,7 @@ def test_check_ins_are_answered_and_shown_first_at_the_next_meeting(lines: list[
     assert [re.search(r"\(to (\w+)\)", p)[1] for p in pings] == ["alice", "bob", "carol", "dan"]  # type: ignore[index]
     text = "\n".join(lines)
     second, third = text.split("Updates first:")[1:3]
-    assert '#1 “Talk to my team lead about the deadline by Friday”: done ("Talked to my lead' in (
-        second
-    )
+    assert '#1 “Talk to my team lead about the deadline by Friday”: done ("Done, and it' in (second)
     assert "#2 “Ask two colleagues what they saw in that meeting”: in progress" in second
     # Updates come before anything else: right after the space opens, before the rota.
     assert second.index("#1") < second.index("The rota")

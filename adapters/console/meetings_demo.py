@@ -62,9 +62,9 @@ RSVP_SCRIPT: tuple[dict[int, Choice], ...] = (
     {0: Choice.GOING, 1: Choice.GOING, 2: Choice.GOING, 3: Choice.GOING},
 )
 CHECK_INS = (
-    (Choice.DONE, "Talked to my lead; we moved the deadline by a week."),
-    (Choice.IN_PROGRESS, "Booked a slot with my lead for Thursday."),
-    (Choice.STUCK, "They keep cancelling; I could use ideas."),
+    (Choice.DONE, "Done, and it helped more than I expected."),
+    (Choice.IN_PROGRESS, "Started; the first part went well."),
+    (Choice.STUCK, "It keeps slipping; I could use ideas."),
 )
 
 
