@@ -68,7 +68,7 @@ class SteppedScheduler(BaseScheduler):  # type: ignore[misc]
     """Runs due jobs only when told, in the caller's thread: the demo and one-process tests on a
     virtual clock use it, with the same job store and jobs as the real thing."""
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True) -> None:  # abstract in BaseScheduler
         super().shutdown(wait)
 
     def wakeup(self) -> None:

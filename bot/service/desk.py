@@ -103,9 +103,14 @@ class Desk:
             return Answer(request.message, ok=False)
         try:
             return self._run(request, caller, spaces)
-        except (SetupError, ProtocolError, SpaceError, CalendarError) as exc:
-            return Answer(str(exc), ok=False)
-        except (MeetingError, CheckInError) as exc:
+        except (
+            SetupError,
+            ProtocolError,
+            SpaceError,
+            CalendarError,
+            MeetingError,
+            CheckInError,
+        ) as exc:
             return Answer(str(exc), ok=False)
 
     def choose(self, caller: Caller, choice: Choice, subject: int) -> Answer:
