@@ -32,6 +32,7 @@ from adapters.console.demo import DemoError, demo_members, play
 from adapters.console.meetings_demo import play_meetings
 from adapters.console.render import plain
 from bot.clock import Clock, FileClock, SystemClock
+from bot.commands import COMMAND_LINE, parse
 from bot.engine import SetupError
 from bot.engine.wording import group_size
 from bot.protocol import Protocol, ProtocolError, load_file, load_shipped, shipped_names
@@ -391,7 +392,8 @@ def _at_desk(text: str, args: argparse.Namespace, settings: Settings) -> int:
     try:
         set_id, space_id, member = _console_set(engine, args)
         desk = Desk(SessionService(engine, clock), settings.protocols_dir, settings)
-        answer = desk.answer(text, Caller(PLATFORM, TENANT, space_id, member), NoSpaces())
+        caller = Caller(PLATFORM, TENANT, space_id, member, prefix=COMMAND_LINE)
+        answer = desk.answer(parse(text, COMMAND_LINE), caller, NoSpaces())
         schedule = desk.calendar.schedule(set_id)
     finally:
         engine.dispose()

@@ -28,6 +28,28 @@ MAX_MINUTES = 480
 EXAMPLE = "weekly tue 18:30 Europe/London 90"
 
 
+@dataclass(frozen=True, slots=True)
+class When:
+    """How often, on which day, at what local time, in which zone and for how long a set meets:
+    a recurrence still without the day it starts from (a `/peer schedule add` request carries
+    this; the day is known only where today is)."""
+
+    weekday: int
+    at: time
+    zone: str
+    minutes: int
+    weeks: int = 1
+    week_of_month: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.weekday, self.at, self.zone, self.minutes, self.weeks, self.week_of_month)
+
+    def starting(self, starts: date) -> Recurrence:
+        return Recurrence(
+            self.weekday, self.at, self.zone, self.minutes, starts, self.weeks, self.week_of_month
+        )
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """When a set meets.
@@ -48,22 +70,7 @@ class Recurrence:
     week_of_month: int | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.weekday <= 6:
-            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {self.weekday}")
-        if self.at.tzinfo is not None or self.at.second or self.at.microsecond:
-            raise ValueError("the time is a local hour and minute, like 18:30, without a zone")
-        _zone(self.zone)
-        if not 1 <= self.minutes <= MAX_MINUTES:
-            raise ValueError(f"a meeting lasts 1 to {MAX_MINUTES} minutes, got {self.minutes}")
-        if not 1 <= self.weeks <= MAX_WEEKS:
-            raise ValueError(f"interval must be 1..{MAX_WEEKS} weeks, got {self.weeks}")
-        if self.week_of_month is not None:
-            if self.week_of_month not in _CRON_ORDINALS:
-                raise ValueError(
-                    f"week of the month must be 1..4 or LAST, got {self.week_of_month}"
-                )
-            if self.weeks != 1:
-                raise ValueError("a monthly meeting has no week interval: leave weeks at 1")
+        _check(self.weekday, self.at, self.zone, self.minutes, self.weeks, self.week_of_month)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -84,6 +91,25 @@ class Recurrence:
         else:
             when = f"every {self.weeks} weeks on {day}"
         return f"{when} at {self.at:%H:%M} {self.zone}, {self.minutes} minutes"
+
+
+def _check(
+    weekday: int, at: time, zone: str, minutes: int, weeks: int, week_of_month: int | None
+) -> None:
+    if not 0 <= weekday <= 6:
+        raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday}")
+    if at.tzinfo is not None or at.second or at.microsecond:
+        raise ValueError("the time is a local hour and minute, like 18:30, without a zone")
+    _zone(zone)
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ValueError(f"a meeting lasts 1 to {MAX_MINUTES} minutes, got {minutes}")
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"interval must be 1..{MAX_WEEKS} weeks, got {weeks}")
+    if week_of_month is not None:
+        if week_of_month not in _CRON_ORDINALS:
+            raise ValueError(f"week of the month must be 1..4 or LAST, got {week_of_month}")
+        if weeks != 1:
+            raise ValueError("a monthly meeting has no week interval: leave weeks at 1")
 
 
 def next_meetings(recurrence: Recurrence, after: datetime, count: int) -> list[datetime]:
@@ -114,14 +140,22 @@ def next_meetings(recurrence: Recurrence, after: datetime, count: int) -> list[d
 
 
 def parse_recurrence(text: str, starts: date) -> Recurrence:
-    """Read a recurrence from the command line; `starts` is used unless the text says 'from'.
+    """Read a recurrence from the command line; `starts` is used unless the text says 'from'."""
+    when, given = parse_when(text)
+    return when.starting(given or starts)
+
+
+def parse_when(text: str) -> tuple[When, date | None]:
+    """Read when a set meets, and the day it starts from if the text says 'from'.
 
     'weekly tue 18:30 Europe/London 90', 'every 2 weeks thu 09:00 America/New_York 60',
     'monthly first tue 18:30 Europe/Berlin 120', each optionally ending 'from 2026-05-05'.
+    Raises ValueError saying what is wrong and what is right.
     """
     words = text.split()
+    starts = None
     if len(words) >= 2 and words[-2].lower() == "from":
-        starts = _parse_date(words[-1])
+        starts = parse_day(words[-1])
         words = words[:-2]
     if not words:
         raise ValueError(f"say when the set meets, e.g. '{EXAMPLE}'")
@@ -152,15 +186,15 @@ def parse_recurrence(text: str, starts: date) -> Recurrence:
             f"a time zone and a length in minutes, e.g. 'tue 18:30 Europe/London 90'"
         )
     day, clock, zone, length = rest
-    return Recurrence(
+    when = When(
         weekday=_parse_weekday(day),
-        at=_parse_time(clock),
+        at=parse_clock(clock),
         zone=zone,
         minutes=_parse_int(length, f"length must be whole minutes, like 90, not {length!r}"),
-        starts=starts,
         weeks=weeks,
         week_of_month=week_of_month,
     )
+    return when, starts
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -189,21 +223,26 @@ def _parse_weekday(word: str) -> int:
     raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, not {word!r}")
 
 
-def _parse_time(word: str) -> time:
-    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", word)
+def parse_clock(word: str) -> time:
+    """A local time of day, 00:00 to 23:59, in ASCII digits."""
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", word)
     if match is None:
         raise ValueError(f"time must be 24-hour hours and minutes like 18:30, not {word!r}")
     return time(int(match[1]), int(match[2]))
 
 
-def _parse_date(word: str) -> date:
+def parse_day(word: str) -> date:
+    """A day written YYYY-MM-DD in ASCII digits."""
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", word):
+            raise ValueError
         return date.fromisoformat(word)
     except ValueError:
-        raise ValueError(f"start date must look like 2026-05-05, not {word!r}") from None
+        raise ValueError(f"a day must look like 2026-05-05, not {word!r}") from None
 
 
 def _parse_int(word: str, message: str) -> int:
-    if not re.fullmatch(r"\d+", word):
+    # ASCII digits only, and few of them: `\d` would take '²', which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,6}", word):
         raise ValueError(message)
     return int(word)

@@ -211,7 +211,7 @@ def test_describe_says_it_in_words() -> None:
         ("every two weeks tue 18:30 UTC 60", "interval must be 1..12 weeks"),
         ("every 2 days tue 18:30 UTC 60", "say 'every N weeks'"),
         ("monthly fifth tue 18:30 UTC 60", "say which week of the month: first, .*, last"),
-        ("weekly tue 18:30 UTC 60 from 5/5/2026", "start date must look like 2026-05-05"),
+        ("weekly tue 18:30 UTC 60 from 5/5/2026", "a day must look like 2026-05-05"),
     ],
 )
 def test_wrong_text_gets_a_message_naming_the_problem(text: str, message: str) -> None:

@@ -33,6 +33,7 @@ from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.demo import DemoError, play
 from adapters.console.render import plain
 from bot.clock import VirtualClock
+from bot.commands import parse
 from bot.engine.effects import CHOICE_LABELS, Choice
 from bot.protocol import Protocol
 from bot.schedule import WEEKDAYS
@@ -229,7 +230,7 @@ class _Demo:
 
     def _say(self, member: str, words: str) -> None:
         self._line(f"{member}: /peer {words}")
-        self._reply(member, self.desk.answer(words, self._caller(member), NoSpaces()))
+        self._reply(member, self.desk.answer(parse(words), self._caller(member), NoSpaces()))
         self._deliver()
 
     def _reply(self, member: str, answer: Answer) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.commands import whole_number
 from bot.engine.events import (
     Agree,
     Command,
@@ -114,9 +115,8 @@ def _command(
         command = Command(word)
         if command is not Command.EXTEND:
             return Act(FacilitatorCommand(actor, command))
-        try:
-            minutes = int(argument)
-        except ValueError:
+        minutes = whole_number(argument)
+        if minutes is None:
             return Problem(f"/extend needs whole minutes, e.g. /extend 5 (got {argument!r})")
         return Act(FacilitatorCommand(actor, command, minutes))
     known = ", ".join(f"/{c}" for c in (*MEMBER_COMMANDS, *FACILITATOR_COMMANDS, "wait", "help"))

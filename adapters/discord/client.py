@@ -7,18 +7,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import zoneinfo
 from typing import Any
 
 import discord
 from discord import app_commands
 
+from adapters.discord.commands import peer_group
 from adapters.discord.components import Chosen, read_custom_id
 from bot import commands
-from bot.engine.effects import CHOICE_LABELS
+from bot.commands import Problem, Request
 from bot.engine.events import MessagePosted, RecordAction
-from bot.schedule import MAX_MINUTES, ORDINALS, WEEKDAY_NAMES, WEEKDAYS
-from bot.service.desk import Caller, SpaceError
+from bot.service.desk import Caller
 from bot.service.runtime import ChatRuntime
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,6 @@ NO_PRIVATE_THREADS = (
     "Give Peerset the **Create Private Threads** and **Send Messages in Threads** permissions "
     "here (Channel settings → Permissions), then try again."
 )
-# Discord offers at most 25 choices to an option, typed or suggested.
-MAX_CHOICES = 25
 
 
 def intents() -> discord.Intents:
@@ -84,7 +81,13 @@ class PeersetClient(discord.Client):
     def __init__(self, **options: Any) -> None:
         super().__init__(intents=intents(), **options)
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(peer_group(self))
+        self.tree.add_command(
+            peer_group(
+                functools.partial(answer, self),
+                lambda: self.runtime.desk.protocol_names(),
+                {("start",): private_threads_allowed},
+            )
+        )
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self._runtime: ChatRuntime | None = None
         self._stop = asyncio.Event()
@@ -156,26 +159,46 @@ class PeersetClient(discord.Client):
     async def _command_failed(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        log.error("/peer failed", exc_info=error)
-        if interaction.response.is_done():
-            await interaction.followup.send(SORRY, ephemeral=True)
+        if isinstance(error, app_commands.CommandNotFound):
+            # A client holding a command list from before a deploy: not a fault of ours.
+            name = " ".join([*error.parents, error.name])
+            reply = f"I don't know `/{name}`; commands may be updating. `/peer help` lists them."
         else:
-            await interaction.response.send_message(SORRY, ephemeral=True)
+            log.error("/peer failed", exc_info=error)
+            reply = SORRY
+        if interaction.response.is_done():
+            await interaction.followup.send(reply, ephemeral=True)
+        else:
+            await interaction.response.send_message(reply, ephemeral=True)
 
 
-async def answer(client: PeersetClient, interaction: discord.Interaction[Any], text: str) -> None:
+async def answer(
+    client: PeersetClient, interaction: discord.Interaction[Any], request: Request | Problem
+) -> None:
     """Defer at once (Discord wants an answer within 3 seconds), then let the desk answer."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     space_id = _meeting_place(interaction)
     caller = _caller(interaction, str(interaction.guild_id), space_id)
     runtime = client.runtime
-    try:
-        reply = await asyncio.to_thread(runtime.desk.answer, text, caller, DiscordSpaces(space_id))
-    except SpaceError as exc:
-        await interaction.followup.send(str(exc), ephemeral=True)
-        return
+    spaces = DiscordSpaces(space_id)
+    reply = await asyncio.to_thread(runtime.desk.answer, request, caller, spaces)
     runtime.wake()
     await interaction.followup.send(reply.text, ephemeral=True)
+
+
+async def private_threads_allowed(interaction: discord.Interaction[Any]) -> bool:
+    """Before a session starts: if Peerset may not open a private thread in this channel, the
+    member is told which permissions to give (True: answered, stop here)."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread):
+        channel = channel.parent
+    guild = interaction.guild
+    if isinstance(channel, discord.TextChannel) and guild is not None:
+        allowed = channel.permissions_for(guild.me)
+        if not (allowed.create_private_threads and allowed.send_messages_in_threads):
+            await interaction.response.send_message(NO_PRIVATE_THREADS, ephemeral=True)
+            return True
+    return False
 
 
 async def choose(
@@ -218,234 +241,3 @@ def _meeting_place(interaction: discord.Interaction[Any]) -> str:
 
 def _mentions(*members: discord.abc.User | None) -> str:
     return "".join(f" <@{m.id}>" for m in members if m is not None)
-
-
-def peer_group(client: PeersetClient) -> app_commands.Group:
-    """`/peer` with the same subcommands as on Slack, as typed options."""
-    peer = app_commands.Group(name="peer", description="Structured peer-mentoring sessions")
-    sets = app_commands.Group(name="set", description="This channel's set", parent=peer)
-
-    async def protocol_names(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        names = [n for n in client.runtime.desk.protocol_names() if current.lower() in n]
-        return [app_commands.Choice(name=n, value=n) for n in names[:MAX_CHOICES]]
-
-    @peer.command(name="help", description="What /peer can do")
-    async def help_(interaction: discord.Interaction[Any]) -> None:
-        await answer(client, interaction, "help")
-
-    @peer.command(name="protocols", description="The protocols you can use")
-    async def protocols(interaction: discord.Interaction[Any]) -> None:
-        await answer(client, interaction, "protocols")
-
-    @peer.command(name="status", description="Where the session is")
-    async def status(interaction: discord.Interaction[Any]) -> None:
-        await answer(client, interaction, "status")
-
-    @peer.command(name="start", description="Start a session (presenters default to you)")
-    @app_commands.describe(
-        protocol="Which protocol (default: the set's)",
-        member1="In a set's channel: a presenter. Elsewhere: a member of a new set",
-    )
-    @app_commands.autocomplete(protocol=protocol_names)
-    async def start(
-        interaction: discord.Interaction[Any],
-        protocol: str | None = None,
-        member1: discord.Member | None = None,
-        member2: discord.Member | None = None,
-        member3: discord.Member | None = None,
-        member4: discord.Member | None = None,
-        member5: discord.Member | None = None,
-    ) -> None:
-        channel = interaction.channel
-        if isinstance(channel, discord.Thread):
-            channel = channel.parent
-        guild = interaction.guild
-        if isinstance(channel, discord.TextChannel) and guild is not None:
-            allowed = channel.permissions_for(guild.me)
-            if not (allowed.create_private_threads and allowed.send_messages_in_threads):
-                await interaction.response.send_message(NO_PRIVATE_THREADS, ephemeral=True)
-                return
-        chosen = f" {protocol}" if protocol else ""
-        members = _mentions(member1, member2, member3, member4, member5)
-        await answer(client, interaction, f"start{chosen}{members}")
-
-    @sets.command(name="create", description="A new set meeting in this channel")
-    async def create(
-        interaction: discord.Interaction[Any],
-        name: str,
-        member1: discord.Member,
-        member2: discord.Member | None = None,
-        member3: discord.Member | None = None,
-        member4: discord.Member | None = None,
-        member5: discord.Member | None = None,
-    ) -> None:
-        members = _mentions(member1, member2, member3, member4, member5)
-        await answer(client, interaction, f"set create {name}{members}")
-
-    @sets.command(name="add", description="Add a member to this channel's set")
-    async def add(interaction: discord.Interaction[Any], member: discord.Member) -> None:
-        await answer(client, interaction, f"set add <@{member.id}>")
-
-    @sets.command(name="remove", description="Take a member out of this channel's set")
-    async def remove(interaction: discord.Interaction[Any], member: discord.Member) -> None:
-        await answer(client, interaction, f"set remove <@{member.id}>")
-
-    for word, about in (
-        ("next", "Close the turn or part and move on"),
-        ("skip", "The current speaker's turn counts as a pass"),
-        ("pause", "Pause the session's clocks"),
-        ("resume", "Resume a paused session"),
-        ("end", "End the session now"),
-    ):
-        peer.add_command(_plain(client, word, about, word))
-
-    @peer.command(name="extend", description="Give the current part or turn more minutes")
-    async def extend(interaction: discord.Interaction[Any], minutes: int) -> None:
-        await answer(client, interaction, f"extend {minutes}")
-
-    peer.add_command(schedule_group(client))
-    for word, about in (
-        ("bid", "You have something to bring to the next meeting"),
-        ("attendance", "Who said they would come to the last meetings, and who took part"),
-        ("actions", "Your action items in this set"),
-    ):
-        peer.add_command(_plain(client, word, about, word))
-
-    @peer.command(name="action-edit", description="Change the words of one of your action items")
-    @app_commands.describe(
-        item="The action item's number (/peer actions lists yours)", text="The new words"
-    )
-    async def action_edit(
-        interaction: discord.Interaction[Any], item: app_commands.Range[int, 1], text: str
-    ) -> None:
-        await answer(client, interaction, f"action edit {item} {text}")
-
-    @peer.command(name="checkin", description="Say how one of your action items is going")
-    @app_commands.describe(
-        item="The action item's number (/peer actions lists yours)",
-        status="How it is going",
-        note="A few words for your set, shown in the next meeting's updates",
-    )
-    @app_commands.choices(
-        status=[
-            app_commands.Choice(name=CHOICE_LABELS[choice], value=word)
-            for word, choice in commands.CHECK_IN_WORDS.items()
-        ]
-    )
-    async def checkin(
-        interaction: discord.Interaction[Any],
-        item: app_commands.Range[int, 1],
-        status: str,
-        note: str | None = None,
-    ) -> None:
-        noted = f" {note}" if note else ""
-        await answer(client, interaction, f"checkin {item} {status}{noted}")
-
-    return peer
-
-
-# How often a set meets, as `/peer schedule add` offers it: the desk's own words as values.
-HOW_OFTEN = (
-    ("weekly", "weekly"),
-    *((f"every {n} weeks", f"every {n} weeks") for n in (2, 3, 4)),
-    *((f"monthly, on the {nth}", f"monthly {nth}") for nth in ORDINALS),
-)
-
-
-@functools.cache
-def _zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
-
-
-def _matching_zones(typed: str) -> list[str]:
-    """Time zones whose name holds what was typed (a space standing for the names' `_`)."""
-    wanted = typed.strip().lower().replace(" ", "_")
-    return [zone for zone in _zones() if wanted in zone.lower()][:MAX_CHOICES]
-
-
-def schedule_group(client: PeersetClient) -> app_commands.Group:
-    """`/peer schedule ...`: typed options, turned into the words the desk reads."""
-    schedule = app_commands.Group(name="schedule", description="This set's regular meetings")
-
-    async def zones(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=z, value=z) for z in _matching_zones(current)]
-
-    @schedule.command(name="add", description="Meet regularly (replaces the set's schedule)")
-    @app_commands.describe(
-        how="How often the set meets",
-        weekday="On which day of the week",
-        time="The local time it starts, 24-hour HH:MM, e.g. 18:30",
-        zone="The time zone the time is in, e.g. Europe/London",
-        minutes="How long each meeting lasts, in minutes",
-        rsvp_hours="Hours before each meeting that members are asked if they are coming",
-        reminder_hours="Hours before each meeting that those who have not answered are reminded",
-        check_in_days="Days after each action item that its owner is asked how it is going",
-        starting="The first day a meeting may fall on, YYYY-MM-DD (default: today)",
-    )
-    @app_commands.choices(
-        how=[app_commands.Choice(name=name, value=words) for name, words in HOW_OFTEN],
-        weekday=[
-            app_commands.Choice(name=name.capitalize(), value=short)
-            for short, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)
-        ],
-    )
-    @app_commands.autocomplete(zone=zones)
-    async def add(
-        interaction: discord.Interaction[Any],
-        how: str,
-        weekday: str,
-        time: str,
-        zone: str,
-        minutes: app_commands.Range[int, 1, MAX_MINUTES],
-        rsvp_hours: app_commands.Range[int, 1] | None = None,
-        reminder_hours: app_commands.Range[int, 1] | None = None,
-        check_in_days: app_commands.Range[int, 1] | None = None,
-        starting: str | None = None,
-    ) -> None:
-        start = f" from {starting.strip()}" if starting else ""
-        leads = "".join(
-            f" {word} {value}{unit}"
-            for word, value, unit in (
-                ("rsvp", rsvp_hours, "h"),
-                ("remind", reminder_hours, "h"),
-                ("checkin", check_in_days, "d"),
-            )
-            if value is not None
-        )
-        await answer(
-            client,
-            interaction,
-            f"schedule add {how} {weekday} {time} {zone} {minutes}{start}{leads}",
-        )
-
-    for word, about in (
-        ("list", "When the set meets, and its next meetings"),
-        ("cancel", "Stop the set's regular meetings"),
-        ("skip-next", "Skip the next meeting"),
-    ):
-        schedule.add_command(_plain(client, word, about, f"schedule {word}"))
-
-    @schedule.command(name="move", description="Move the next meeting to another day or time")
-    @app_commands.describe(
-        day="The new local day, YYYY-MM-DD, e.g. 2026-12-01",
-        time="The new local time, 24-hour HH:MM, in the schedule's time zone",
-    )
-    async def move(interaction: discord.Interaction[Any], day: str, time: str) -> None:
-        await answer(client, interaction, f"schedule move {day} {time}")
-
-    return schedule
-
-
-def _plain(
-    client: PeersetClient, name: str, about: str, text: str
-) -> app_commands.Command[Any, Any, Any]:
-    """A subcommand without options: the desk reads `text`."""
-
-    async def plain(interaction: discord.Interaction[Any]) -> None:
-        await answer(client, interaction, text)
-
-    return app_commands.Command(name=name, description=about, callback=plain)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.commands import whole_number
 from bot.engine.effects import (
     BUTTON_LABELS,
     CHOICE_LABELS,
@@ -110,10 +111,14 @@ _CHOICES = {choice.value: choice for choice in Choice}
 
 def read_custom_id(value: str) -> Pressed | Chosen | None:
     parts = value.split(":")
-    if parts[0] != PREFIX or len(parts) not in (3, 4) or not all(p.isdigit() for p in parts[2:]):
+    if parts[0] != PREFIX or len(parts) not in (3, 4):
+        return None
+    subject = whole_number(parts[2])
+    # The guild is a snowflake, wider than an item's id: ASCII digits, checked as such.
+    if subject is None or (len(parts) == 4 and not (parts[3].isascii() and parts[3].isdigit())):
         return None
     name = parts[1]
     if not name.startswith(CHOICE):
-        return Pressed(name, int(parts[2])) if name and len(parts) == 3 else None
+        return Pressed(name, subject) if name and len(parts) == 3 else None
     choice = _CHOICES.get(name.removeprefix(CHOICE))
-    return Chosen(choice, int(parts[2]), parts[3]) if choice and len(parts) == 4 else None
+    return Chosen(choice, subject, parts[3]) if choice and len(parts) == 4 else None

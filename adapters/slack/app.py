@@ -34,7 +34,7 @@ from adapters.slack.inbound import (
     Origin,
     chosen,
     pressed,
-    schedule_command,
+    schedule_request,
     thread_message,
     who,
 )
@@ -146,8 +146,16 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
             )
             return
         request = commands.parse(text)
+        # What needs no database is answered in the ack itself.
         if isinstance(request, commands.Problem):
             await ack(response_type="ephemeral", text=request.message)
+            return
+        if isinstance(request, commands.Help):
+            await ack(response_type="ephemeral", text=commands.USAGE)
+            return
+        if isinstance(request, commands.Protocols):
+            names = ", ".join(runtime.desk.protocol_names())
+            await ack(response_type="ephemeral", text=f"Protocols: {names}")
             return
         await ack()
         caller = Caller(
@@ -158,7 +166,9 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
             event_key=f"slack:{team}:command:{body.get('trigger_id')}",
         )
         runtime.spawn(
-            _answer(runtime, respond, lambda: _desk_answer(runtime, text, caller), f"/peer {text}")
+            _answer(
+                runtime, respond, lambda: _desk_answer(runtime, request, caller), f"/peer {text}"
+            )
         )
 
     @app.event("message")
@@ -243,9 +253,9 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
         ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         origin = Origin.load(str(view.get("private_metadata") or ""))
-        words = schedule_command(view, runtime.clock.now().date())
-        if isinstance(words, dict):
-            await ack(response_action="errors", errors=words)
+        request = schedule_request(view)
+        if isinstance(request, dict):
+            await ack(response_action="errors", errors=request)
             return
         await ack()
         if origin is None:
@@ -266,7 +276,7 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
             _answer(
                 runtime,
                 lambda **reply: webhook.send_dict(reply),
-                lambda: _desk_answer(runtime, words, caller),
+                lambda: _desk_answer(runtime, request, caller),
                 "the schedule form",
             )
         )
@@ -274,9 +284,9 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
     return app
 
 
-def _desk_answer(runtime: SlackRuntime, text: str, caller: Caller) -> Answer:
+def _desk_answer(runtime: SlackRuntime, request: commands.Request, caller: Caller) -> Answer:
     spaces = SlackSpaces(runtime.clients.for_team(caller.tenant))
-    return runtime.desk.answer(text, caller, spaces)
+    return runtime.desk.answer(request, caller, spaces)
 
 
 async def _answer(

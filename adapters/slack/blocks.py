@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.commands.table import HOW_OFTEN
 from bot.engine.effects import (
     BUTTON_LABELS,
     CHOICE_LABELS,
@@ -17,7 +18,7 @@ from bot.engine.effects import (
     Notice,
     Post,
 )
-from bot.schedule import ORDINALS, WEEKDAY_NAMES, WEEKDAYS
+from bot.schedule import WEEKDAY_NAMES, WEEKDAYS
 from bot.service.notices import in_zone, render_times
 from bot.settings import Settings
 
@@ -122,17 +123,10 @@ def action_modal(session_id: int) -> dict[str, Any]:
     }
 
 
-# How often a set can meet, as the words `/peer schedule add` takes, and as the form shows them.
-HOW_OFTEN = (
-    ("weekly", "Weekly"),
-    *((f"every {n} weeks", f"Every {n} weeks") for n in (2, 3, 4)),
-    *((f"monthly {nth}", f"Monthly, on the {nth}") for nth in ORDINALS),
-)
-
-
 def schedule_modal(private_metadata: str, zone: str, settings: Settings) -> dict[str, Any]:
     """The form behind `/peer schedule`: a set's regular meetings, field by field. `zone` is the
     member's own time zone, as a first guess at the set's."""
+    how_often = tuple((value, label.capitalize()) for label, value in HOW_OFTEN)
     weekdays = tuple(zip(WEEKDAYS, (n.capitalize() for n in WEEKDAY_NAMES), strict=True))
     return {
         "type": "modal",
@@ -142,7 +136,7 @@ def schedule_modal(private_metadata: str, zone: str, settings: Settings) -> dict
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _input("often", "How often", _select(HOW_OFTEN, initial=HOW_OFTEN[0])),
+            _input("often", "How often", _select(how_often, initial=how_often[0])),
             _input("weekday", "On which day", _select(weekdays)),
             _input("at", "At (local time)", {"type": "timepicker", "action_id": FIELD}),
             _input(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from adapters.slack.blocks import ACTION_PREFIX, CHOICE_PREFIX, FIELD
+from bot.commands import BY_PATH, Problem, ScheduleAdd, build, read_word, whole_number
 from bot.engine.effects import Choice
-from bot.schedule import MAX_MINUTES, parse_recurrence
 
 # A file shared with a comment is still the member speaking; every other subtype (edits,
 # deletions, joins, bot posts, broadcasts) is not.
@@ -69,14 +68,15 @@ def pressed(body: dict[str, Any]) -> Pressed | None:
     value = str(action.get("value", ""))
     if not action_id.startswith(ACTION_PREFIX) or action_id.startswith(CHOICE_PREFIX):
         return None
-    if not value.isdigit():
+    session_id = whole_number(value)
+    if session_id is None:
         return None
     team_id, user = who(body)
     trigger = str(body.get("trigger_id", ""))
     return Pressed(
         team_id=team_id,
         user=user,
-        session_id=int(value),
+        session_id=session_id,
         name=action_id.removeprefix(ACTION_PREFIX),
         trigger_id=trigger,
         event_key=f"slack:{team_id}:action:{user}:{action.get('action_ts') or trigger}",
@@ -103,7 +103,8 @@ def chosen(body: dict[str, Any]) -> Chosen | None:
     action_id = str(action.get("action_id", ""))
     value = str(action.get("value", ""))
     name = action_id.removeprefix(CHOICE_PREFIX)
-    if not action_id.startswith(CHOICE_PREFIX) or not value.isdigit():
+    subject = whole_number(value)
+    if not action_id.startswith(CHOICE_PREFIX) or subject is None:
         return None
     if name not in {c.value for c in Choice}:
         return None
@@ -117,7 +118,7 @@ def chosen(body: dict[str, Any]) -> Chosen | None:
         channel=str(channel or ""),
         user=user,
         choice=Choice(name),
-        subject=int(value),
+        subject=subject,
         event_key=f"slack:{team_id}:action:{user}:{action.get('action_ts') or trigger}",
     )
 
@@ -158,17 +159,17 @@ class Origin:
             return None
 
 
-# The form's whole-number fields: their unit in `/peer schedule add`, and an example.
+# The form's whole-number fields: the request's argument each fills, its unit, and an example.
 _NUMBERS = {
-    "minutes": ("minutes", "90"),
-    "rsvp": ("hours", "48"),
-    "remind": ("hours", "4"),
-    "checkin": ("days", "7"),
+    "minutes": ("minutes", "minutes", "90"),
+    "rsvp": ("rsvp_hours", "hours", "48"),
+    "remind": ("reminder_hours", "hours", "4"),
+    "checkin": ("check_in_days", "days", "7"),
 }
 
 
-def schedule_command(view: dict[str, Any], today: date) -> str | dict[str, str]:
-    """The `/peer schedule add ...` words a submitted schedule form stands for, or what is wrong,
+def schedule_request(view: dict[str, Any]) -> ScheduleAdd | dict[str, str]:
+    """The `/peer schedule add` request a submitted schedule form stands for, or what is wrong,
     by the block that is wrong (Slack shows each under its field)."""
     values = (view.get("state") or {}).get("values") or {}
 
@@ -176,42 +177,45 @@ def schedule_command(view: dict[str, Any], today: date) -> str | dict[str, str]:
         found: dict[str, Any] = (values.get(block) or {}).get(FIELD) or {}
         return found
 
-    often = str((field("often").get("selected_option") or {}).get("value") or "")
-    day = str((field("weekday").get("selected_option") or {}).get("value") or "")
-    at = str(field("at").get("selected_time") or "")
-    zone = str(field("zone").get("value") or "").strip()
+    spec = BY_PATH[("schedule", "add")]
+    args = {arg.name: arg for arg in spec.args}
+    typed: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    if not often:
-        errors["often"] = "Choose how often the set meets."
-    if not day:
-        errors["weekday"] = "Choose the day the set meets."
-    if not at:
-        errors["at"] = "Choose the time the meetings start."
-    if not zone or len(zone.split()) != 1:
-        errors["zone"] = "Give one time-zone name, like Europe/London."
-    numbers: dict[str, int] = {}
-    for block, (unit, example) in _NUMBERS.items():
-        text = str(field(block).get("value") or "").strip()
-        if not (text.isascii() and text.isdigit() and int(text) >= 1):
-            errors[block] = f"Give a whole number of {unit}, like {example}."
+    given = {
+        "often": ("how", (field("often").get("selected_option") or {}).get("value")),
+        "weekday": ("weekday", (field("weekday").get("selected_option") or {}).get("value")),
+        "at": ("time", field("at").get("selected_time")),
+        "zone": ("zone", str(field("zone").get("value") or "").strip()),
+        "starting": ("starting", field("starting").get("selected_date")),
+    }
+    for block, (name, raw) in given.items():
+        if not raw:
+            if args[name].required:
+                errors[block] = f"{args[name].about}?"
+            continue
+        value = read_word(args[name], str(raw), spec)
+        if isinstance(value, Problem) or (name == "zone" and len(str(raw).split()) != 1):
+            errors[block] = (
+                "Give one time-zone name, like Europe/London."
+                if name == "zone"
+                else (f"{args[name].about}.")
+            )
         else:
-            numbers[block] = int(text)
-    if "minutes" in numbers and numbers["minutes"] > MAX_MINUTES:
-        errors["minutes"] = f"A meeting lasts at most {MAX_MINUTES} minutes."
+            typed[name] = value
+    for block, (name, unit, example) in _NUMBERS.items():
+        text = str(field(block).get("value") or "").strip()
+        number = read_word(args[name], text, spec)
+        if isinstance(number, Problem):
+            limit = args[name].hi
+            errors[block] = f"Give a whole number of {unit} from 1 to {limit}, like {example}."
+        else:
+            typed[name] = number
     if errors:
         return errors
-    recurrence = f"{often} {day} {at} {zone} {numbers['minutes']}"
-    starting = field("starting").get("selected_date")
-    if starting:
-        recurrence += f" from {starting}"
-    try:
-        parse_recurrence(recurrence, today)
-    except ValueError as exc:
-        # The selects and the time picker only offer what is right, and the length is checked
+    request = build(spec, typed)
+    if isinstance(request, Problem):
+        # The selects and the pickers only offer what is right, and the numbers are checked
         # above: what is left to be wrong is the time zone.
-        message = str(exc)
-        return {"zone": message[:1].upper() + message[1:] + "."}
-    return (
-        f"schedule add {recurrence} rsvp {numbers['rsvp']}h remind {numbers['remind']}h "
-        f"checkin {numbers['checkin']}d"
-    )
+        return {"zone": request.message.split(" Try: ")[0]}
+    assert isinstance(request, ScheduleAdd)
+    return request

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol as Interface
 
@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session
 from bot import commands
 from bot.engine import SetupError
 from bot.engine.effects import RSVP_CHOICES, Choice, Nudge, NudgeReason
-from bot.engine.events import FacilitatorCommand
+from bot.engine.events import Command, FacilitatorCommand
 from bot.engine.state import SessionState
 from bot.engine.wording import at, names
 from bot.protocol import ProtocolError, shipped_names
 from bot.protocol.library import load_named, load_setting
-from bot.schedule import parse_recurrence
 from bot.service.calendar import Calendar, CalendarError, Leads, recurrence_of
 from bot.service.checkins import CheckInError, CheckIns
 from bot.service.directory import (
@@ -67,6 +66,10 @@ class Caller:
     space_id: str  # where the command was typed
     member: str
     event_key: str | None = None
+    # How the caller's surface writes a command: `/peer ` in chat, `peerset ` on the command line.
+    prefix: str = commands.CHAT
+    # A workspace's admin may act on sets they are not in, where the command table says so.
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +100,11 @@ class Desk:
         self.checkins = CheckIns(service.engine, service.clock)
         self._sessions = session_factory(service.engine)
 
-    def answer(self, text: str, caller: Caller, spaces: Spaces) -> Answer:
-        request = commands.parse(text)
+    def answer(
+        self, request: commands.Request | commands.Problem, caller: Caller, spaces: Spaces
+    ) -> Answer:
+        """The answer to a request, for the caller alone; a request the caller may not make, or
+        that cannot be done, gets one line saying why."""
         if isinstance(request, commands.Problem):
             return Answer(request.message, ok=False)
         try:
@@ -131,13 +137,13 @@ class Desk:
     def _run(self, request: commands.Request, caller: Caller, spaces: Spaces) -> Answer:
         match request:
             case commands.Help():
-                return Answer(commands.USAGE)
+                return Answer(commands.usage(caller.prefix))
             case commands.Protocols():
                 return Answer("Protocols: " + ", ".join(self.protocol_names()))
             case commands.SetCreate(name=name, members=members):
                 return self._create_set(name, members, caller, spaces)
-            case commands.Start(protocol=protocol, members=members):
-                return self._start(protocol, members, caller, spaces)
+            # An action item's owner is checked by the check-ins, the same answer for an item
+            # that is missing and one that is someone else's.
             case commands.CheckIn(item=item, choice=choice, note=note):
                 tenant_id = self._tenant_id(caller)
                 return Answer(self.checkins.answer(tenant_id, caller.member, item, choice, note))
@@ -146,11 +152,16 @@ class Desk:
                 return Answer(self.checkins.edit(tenant_id, caller.member, item, words))
         peer_set = self._set_here(caller)
         if peer_set is None:
+            if isinstance(request, commands.Start) and request.members:
+                return self._start_new_set(request, caller, spaces)
             return Answer(
                 "This channel has no set. Use it in your set's private channel, or make a set: "
                 "/peer set create NAME @member @member ...",
                 ok=False,
             )
+        refusal = self._refusal(commands.spec_of(request), peer_set, caller)
+        if refusal is not None:
+            return refusal
         match request:
             case commands.SetAdd(member=member):
                 return self._change(peer_set, member, spaces, add=True)
@@ -168,26 +179,44 @@ class Desk:
                 return Answer(self.meetings.bid(peer_set.tenant_id, peer_set.id, caller.member))
             case commands.Actions():
                 return Answer(self.checkins.mine(peer_set.tenant_id, peer_set.id, caller.member))
+            case commands.Start(protocol=protocol, members=members):
+                return self._start(peer_set, protocol, tuple(members) or (caller.member,), caller)
             case commands.Control(command=command, minutes=minutes):
-                session_id = self.service.unfinished(peer_set.id)
-                if session_id is None:
-                    return Answer(
-                        "No session is running in this set. Start one: /peer start", ok=False
-                    )
-                event = FacilitatorCommand(caller.member, command, minutes)
-                outcome = self.service.handle(session_id, event, caller.event_key)
-                refusals = [
-                    e.text
-                    for e in outcome.effects
-                    if isinstance(e, Nudge)
-                    and e.member == caller.member
-                    and e.reason is NudgeReason.NOT_ALLOWED
-                ]
-                if refusals and len(refusals) == len(outcome.effects):
-                    # The session said no (and why): the caller hears that, not "done".
-                    return Answer(" ".join(refusals), ok=False, session_id=session_id)
-                return Answer(f"/peer {command.value}: done.", session_id=session_id)
+                return self._control(peer_set, command, minutes, caller)
         raise AssertionError(f"unhandled request {request!r}")
+
+    def _refusal(self, spec: commands.Spec, peer_set: PeerSet, caller: Caller) -> Answer | None:
+        """Why the caller may not use this command on this set, or None if they may. Who may
+        speak or move a running session on is the engine's to say, not this."""
+        if spec.who is not commands.Who.MEMBER:
+            return None
+        with self._sessions() as db:
+            if caller.member in set_members(db, peer_set.id):
+                return None
+        return Answer(
+            f"Only members of {peer_set.name!r} can use {caller.prefix}{spec.name} here.",
+            ok=False,
+        )
+
+    def _control(
+        self, peer_set: PeerSet, command: Command, minutes: int | None, caller: Caller
+    ) -> Answer:
+        session_id = self.service.unfinished(peer_set.id)
+        if session_id is None:
+            return Answer("No session is running in this set. Start one: /peer start", ok=False)
+        event = FacilitatorCommand(caller.member, command, minutes)
+        outcome = self.service.handle(session_id, event, caller.event_key)
+        refusals = [
+            e.text
+            for e in outcome.effects
+            if isinstance(e, Nudge)
+            and e.member == caller.member
+            and e.reason is NudgeReason.NOT_ALLOWED
+        ]
+        if refusals and len(refusals) == len(outcome.effects):
+            # The session said no (and why): the caller hears that, not "done".
+            return Answer(" ".join(refusals), ok=False, session_id=session_id)
+        return Answer(f"/peer {command.value}: done.", session_id=session_id)
 
     # --- sets -----------------------------------------------------------------------------
 
@@ -250,9 +279,6 @@ class Desk:
     # --- regular meetings -----------------------------------------------------------------
 
     def _schedule(self, request: commands.Request, peer_set: PeerSet, caller: Caller) -> Answer:
-        with self._sessions() as db:
-            if caller.member not in set_members(db, peer_set.id):
-                return Answer("Only members of this set can change its meetings.", ok=False)
         match request:
             case commands.ScheduleAdd():
                 return self._schedule_add(request, peer_set, caller)
@@ -266,18 +292,17 @@ class Desk:
                     f"{time_token(following.starts_at)}."
                 )
             case commands.ScheduleMove(day=day, at=moment):
+                self._within_a_year(day, caller)
                 moved = self.calendar.move_next(peer_set.id, day, moment, caller.member)
                 return Answer(f"Meeting {moved.number} now starts {time_token(moved.starts_at)}.")
-        return self._schedule_list(peer_set)
+        return self._schedule_list(peer_set, caller)
 
     def _schedule_add(
         self, request: commands.ScheduleAdd, peer_set: PeerSet, caller: Caller
     ) -> Answer:
-        try:
-            today = self.service.clock.now().date()
-            recurrence = parse_recurrence(request.recurrence, today)
-        except ValueError as exc:
-            return Answer(f"{exc}. Try: {commands.SCHEDULE_USAGE.split(', ')[0]}", ok=False)
+        starting = request.starting or self.service.clock.now().date()
+        self._within_a_year(starting, caller)
+        recurrence = request.when.starting(starting)
         # A lead given as 0 is checked (and refused), not taken for the default.
         leads = Leads(
             rsvp_hours=_given(request.rsvp_hours, self.settings.rsvp_hours),
@@ -292,12 +317,24 @@ class Desk:
             f"{_count(leads.check_in_days, 'day')} after each action item."
         )
 
-    def _schedule_list(self, peer_set: PeerSet) -> Answer:
+    def _within_a_year(self, day: date, caller: Caller) -> None:
+        """A day a member names for meetings: from today to a year ahead. A day either side
+        of the server's date is allowed for members in other time zones."""
+        today = self.service.clock.now().date()
+        first, last = today - timedelta(days=1), today + timedelta(days=366)
+        if not first <= day <= last:
+            raise CalendarError(
+                f"{day.isoformat()} is not from today to a year ahead: give a day from "
+                f"{today.isoformat()} to {(today + timedelta(days=365)).isoformat()}, "
+                "written YYYY-MM-DD"
+            )
+
+    def _schedule_list(self, peer_set: PeerSet, caller: Caller) -> Answer:
         schedule = self.calendar.schedule(peer_set.id)
         if schedule is None:
             return Answer(
                 f"{peer_set.name!r} has no regular meetings. Set them: "
-                f"{commands.SCHEDULE_USAGE.split(', ')[0]}"
+                f"{commands.syntax(('schedule', 'add'), caller.prefix)}"
             )
         upcoming = self.calendar.upcoming(peer_set.id, 3)
         return Answer(
@@ -308,27 +345,28 @@ class Desk:
 
     # --- sessions -------------------------------------------------------------------------
 
-    def _start(
-        self, protocol_name: str | None, mentioned: Sequence[str], caller: Caller, spaces: Spaces
-    ) -> Answer:
-        peer_set = self._set_here(caller)
+    def _start_new_set(self, request: commands.Start, caller: Caller, spaces: Spaces) -> Answer:
+        """`/peer start @member ...` outside a set: a set of the caller and those named, made
+        for this session, with the caller presenting."""
         # A protocol named wrongly is answered before anything is made for the session.
+        if request.protocol:
+            load_named(request.protocol, self.own_protocols)
+        name = self._free_name(caller, f"peers {caller.member} {len(request.members) + 1}")
+        made = self._create_set(name, request.members, caller, spaces)
+        if not made.ok:
+            return made
+        return self._start(
+            self._set_named(caller, name), request.protocol, (caller.member,), caller
+        )
+
+    def _start(
+        self,
+        peer_set: PeerSet,
+        protocol_name: str | None,
+        presenters: tuple[str, ...],
+        caller: Caller,
+    ) -> Answer:
         named = load_named(protocol_name, self.own_protocols) if protocol_name else None
-        if peer_set is None:
-            if not mentioned:
-                return Answer(
-                    "Start a session in your set's private channel, or name the members here "
-                    "to make a new set: /peer start [PROTOCOL] @member @member ...",
-                    ok=False,
-                )
-            name = self._free_name(caller, f"peers {caller.member} {len(mentioned) + 1}")
-            made = self._create_set(name, mentioned, caller, spaces)
-            if not made.ok:
-                return made
-            peer_set = self._set_named(caller, name)
-            presenters: tuple[str, ...] = (caller.member,)
-        else:
-            presenters = tuple(mentioned) or (caller.member,)
         running = self.service.unfinished(peer_set.id)
         if running is not None:
             return Answer(
@@ -339,8 +377,6 @@ class Desk:
         protocol = named or load_setting(peer_set.protocol, self.own_protocols)
         with self._sessions() as db:
             members = tuple(set_members(db, peer_set.id))
-        if caller.member not in members:
-            return Answer("Only members of this set can start its sessions.", ok=False)
         session_id = self.service.start_session(
             tenant_id=peer_set.tenant_id,
             set_id=peer_set.id,
