@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from bot.clock import VirtualClock
+from bot.commands import parse
 from bot.engine.effects import Choice, Notice
 from bot.scheduler import MeetingScheduler
 from bot.scheduler.runner import SYNC_JOB
@@ -75,7 +76,7 @@ class MeetingWorld:
 
     def say(self, text: str, member: str = "ana", space: str = SPACE) -> Answer:
         """`member` types `/peer text` in a set's channel (by default, the world's set's)."""
-        return self.desk.answer(text, self.caller(member, space=space), NoSpaces())
+        return self.desk.answer(parse(text), self.caller(member, space=space), NoSpaces())
 
     def press(self, member: str, choice: Choice, subject: int) -> Answer:
         return self.desk.choose(self.caller(member), choice, subject)

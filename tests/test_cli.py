@@ -166,10 +166,12 @@ def test_a_refused_schedule_command_exits_2_with_the_desks_answer(
     assert "Mars/Olympus" in capsys.readouterr().err
 
     assert main(["schedule", "cancel", "--set", "leaders", "--as", "mallory"]) == 2
-    assert capsys.readouterr().err == "peerset: Only members of this set can change its meetings.\n"
+    assert capsys.readouterr().err == (
+        "peerset: Only members of 'leaders' can use peerset schedule cancel here.\n"
+    )
 
     assert main(["schedule", "fortnightly", "--set", "leaders"]) == 2
-    assert capsys.readouterr().err.startswith("peerset: Use /peer schedule add weekly tue 18:30")
+    assert capsys.readouterr().err.startswith("peerset: Use peerset schedule add weekly tue 18:30")
 
 
 def test_a_set_that_does_not_exist_needs_its_members(

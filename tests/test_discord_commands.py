@@ -435,7 +435,8 @@ def test_session_controls_show_in_the_thread(tmp_path: Path) -> None:
         for given in (0, 500):
             answer = await _ask(world, ANA, "extend", options=[option("minutes", given, 4)])
             assert answer == (
-                f"/peer extend needs whole minutes from 1 to 120, e.g. /peer extend 5 (got {given})"
+                f"`{given}` is not a whole number from 1 to 120 (how many more minutes): "
+                "/peer extend MINUTES"
             )
         assert _version(world, session_id) == version
         assert len(_texts(world, thread_id)) == posts
@@ -514,10 +515,15 @@ def test_a_command_from_a_non_member_changes_nothing(tmp_path: Path) -> None:
         before = world.client.runtime.service.state(session_id)
         posts = len(_texts(world, thread_id))
 
-        for word in ("next", "end", "pause"):
-            assert await _ask(world, DEV, word) == "You are not a member of this session.", word
+        for word in ("next", "end", "pause", "status", "attendance"):
+            assert await _ask(world, DEV, word) == (
+                f"Only members of 'circle' can use /peer {word} here."
+            ), word
         assert await _ask(world, DEV, "extend", options=[option("minutes", 5, 4)]) == (
-            "You are not a member of this session."
+            "Only members of 'circle' can use /peer extend here."
+        )
+        assert await _ask(world, DEV, "set", "add", options=[user("member", DEV)]) == (
+            "Only members of 'circle' can use /peer set add here."
         )
 
         after = world.client.runtime.service.state(session_id)
@@ -525,13 +531,13 @@ def test_a_command_from_a_non_member_changes_nothing(tmp_path: Path) -> None:
         assert len(_texts(world, thread_id)) == posts
         assert world.api.calls_to("PATCH", "/channels/{x}") == []
         assert DEV not in world.api.thread_members(thread_id)
-        # The session's word to them is theirs alone: by direct message, not in the thread.
-        assert world.dms(DEV) == ["You are not a member of this session."] * 4
+        # The set said no before the session heard anything.
+        assert world.dms(DEV) == []
 
         # Nor may a non-member start the set's next session.
         assert await _ask(world, ANA, "end") == "/peer end: done."
         assert await _ask(world, DEV, "start") == (
-            "Only members of this set can start its sessions."
+            "Only members of 'circle' can use /peer start here."
         )
         assert len(world.api.threads()) == 1
 

@@ -14,8 +14,9 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
-from adapters.discord.client import HOW_OFTEN
 from bot.clock import VirtualClock
+from bot.commands import TABLE
+from bot.commands.table import HOW_OFTEN
 from bot.schedule import WEEKDAYS, parse_recurrence
 from bot.service.notices import time_token
 from bot.store import ActionItem, Attendance, Meeting, Member, Schedule
@@ -44,7 +45,8 @@ FIRST = datetime(2026, 3, 5, 18, 30, tzinfo=UTC)
 RSVP_LABELS = ["Going", "Going, and I have something to bring", "Can't make it"]
 CHECK_IN_LABELS = ["Done", "In progress", "Stuck"]
 ADD_USAGE = (
-    "/peer schedule add weekly tue 18:30 Europe/London 90 [rsvp 48h] [remind 4h] [checkin 7d]"
+    "/peer schedule add weekly tue 18:30 Europe/London 90 [from 2026-12-01] [rsvp 48h] "
+    "[remind 4h] [checkin 7d]"
 )
 # Each test takes the calendar's steps itself (posting an RSVP, a reminder, a check-in) at their
 # times on the virtual clock, so no meeting scheduler runs beside it.
@@ -328,7 +330,7 @@ def test_action_items_commands_take_typed_options(tmp_path: Path) -> None:
             "Your set will see it in the next meeting's updates."
         )
         edit = [number, option("text", "Talk to my leads on Tuesday")]
-        assert await _ask(world, ANA, "action-edit", options=edit) == (
+        assert await _ask(world, ANA, "action", "edit", options=edit) == (
             f"#{item.id} now reads \u201cTalk to my leads on Tuesday\u201d."
         )
         assert await _ask(world, ANA, "actions") == (
@@ -411,7 +413,7 @@ def test_schedule_add_with_typed_options_sets_the_meetings(tmp_path: Path) -> No
         assert _meetings(world)[-1].starts_at == datetime(2026, 5, 5, 17, 30, tzinfo=UTC)
         bad = option("starting", "May")
         refused = await _ask(world, BEN, "schedule", "add", options=[*_schedule(), bad])
-        assert refused.startswith("start date must look like 2026-05-05, not 'May'")
+        assert refused.startswith("A day must look like 2026-05-05, not 'May'. Try: /peer")
         assert _schedules(world)[0].starts == date(2026, 5, 1)  # nothing changed
 
     _run(tmp_path, scenario)
@@ -426,12 +428,12 @@ def test_schedule_add_with_a_wrong_zone_or_time_is_answered_and_sets_nothing(
             world, ANA, "schedule", "add", options=_schedule(zone="Mars/Olympus")
         )
         assert wrong_zone == (
-            f"unknown time zone 'Mars/Olympus': use an IANA name like Europe/London. "
+            f"Unknown time zone 'Mars/Olympus': use an IANA name like Europe/London. "
             f"Try: {ADD_USAGE}"
         )
         wrong_time = await _ask(world, ANA, "schedule", "add", options=_schedule(at="6pm"))
         assert wrong_time == (
-            f"time must be 24-hour hours and minutes like 18:30, not '6pm'. Try: {ADD_USAGE}"
+            f"Time must be 24-hour hours and minutes like 18:30, not '6pm'. Try: {ADD_USAGE}"
         )
         leads = (_int("rsvp_hours", 4), _int("reminder_hours", 4))
         assert await _ask(
@@ -446,7 +448,7 @@ def test_schedule_add_with_a_wrong_zone_or_time_is_answered_and_sets_nothing(
         )
         # Outside the set, and outside any set's channel.
         assert await _ask(world, DEV, "schedule", "add", options=_schedule()) == (
-            "Only members of this set can change its meetings."
+            "Only members of 'circle' can use /peer schedule add here."
         )
         assert (
             await _ask(world, ANA, "schedule", "add", options=_schedule(), channel=GENERAL)
@@ -508,8 +510,7 @@ def test_skip_move_bid_attendance_and_cancel(tmp_path: Path) -> None:
         assert await _ask(
             world, CLEO, "schedule", "move", options=[option("day", "soon"), option("time", "7")]
         ) == (
-            "Say the new local day and time, in the schedule's time zone: "
-            "/peer schedule move 2026-12-01 19:00"
+            "A day must look like 2026-05-05, not 'soon'. Try: /peer schedule move YYYY-MM-DD HH:MM"
         )
 
         assert await _ask(world, ANA, "bid") == (
@@ -537,28 +538,33 @@ def test_skip_move_bid_attendance_and_cancel(tmp_path: Path) -> None:
 # --- the command tree Discord was given --------------------------------------------------
 
 
-def test_the_schedule_commands_discord_accepted_read_as_the_desks_words(tmp_path: Path) -> None:
+def test_the_commands_discord_accepted_are_the_tables(tmp_path: Path) -> None:
     async def scenario(world: DiscordWorld) -> None:
         [peer] = world.api.commands(GUILD)
-        names = [o["name"] for o in peer["options"]]
-        assert {"schedule", "bid", "attendance", "actions", "action-edit", "checkin"} <= set(names)
-        [schedule] = [o for o in peer["options"] if o["name"] == "schedule"]
-        assert [o["name"] for o in schedule["options"]] == [
-            "add",
-            "list",
-            "cancel",
-            "skip-next",
-            "move",
-        ]
-        [add] = [o for o in schedule["options"] if o["name"] == "add"]
-        typed = {o["name"]: o for o in add["options"]}
-        assert (typed["minutes"]["min_value"], typed["minutes"]["max_value"]) == (1, 480)
-        assert typed["zone"]["autocomplete"] is True
-        assert [c["value"] for c in typed["weekday"]["choices"]] == list(WEEKDAYS)
-        how = [c["value"] for c in typed["how"]["choices"]]
+        registered: dict[tuple[str, ...], dict[str, Any]] = {}
+        for top in peer["options"]:
+            if top["type"] == 2:  # a group of subcommands
+                for leaf in top["options"]:
+                    registered[(top["name"], leaf["name"])] = leaf
+            else:
+                registered[(top["name"],)] = top
+        assert list(registered) == [spec.path for spec in TABLE]
+        for spec in TABLE:
+            leaf = registered[spec.path]
+            assert leaf["description"] == spec.about
+            names = [o["name"] for o in leaf.get("options", [])]
+            for arg in spec.args:
+                assert (arg.name in names) or (f"{arg.name[:-1]}1" in names), (spec.path, arg)
+        add = {o["name"]: o for o in registered[("schedule", "add")]["options"]}
+        assert (add["minutes"]["min_value"], add["minutes"]["max_value"]) == (1, 480)
+        assert add["zone"]["autocomplete"] is True
+        assert [c["value"] for c in add["weekday"]["choices"]] == list(WEEKDAYS)
+        how = [c["value"] for c in add["how"]["choices"]]
         assert how == [words for _, words in HOW_OFTEN] and len(how) == 9
         # Every offered "how" is one the desk reads.
         for words in how:
             parse_recurrence(f"{words} tue 18:30 {LONDON} 60", date(2026, 1, 1))
+        item = {o["name"]: o for o in registered[("checkin",)]["options"]}["item"]
+        assert (item["min_value"], item["max_value"]) == (1, 2**31 - 1)
 
     _run(tmp_path, scenario)

@@ -364,9 +364,7 @@ EXPECTED: dict[str, object] = {
         event_key="slack:T111:Ev111",
     ),
     "slack_block_actions_1.json": None,  # not one of Peerset's buttons
-    "slack_slash_command_2.json": commands.Problem(
-        f"I don't know `Hi`. Try one of these:\n{commands.USAGE}"
-    ),
+    "slack_slash_command_2.json": commands.parse("Hi"),
     "slack_slash_command_3.json": commands.Help(),
     "slack_socket_mode_envelope_slash_command_1.json": commands.Help(),
 }

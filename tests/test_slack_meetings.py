@@ -51,8 +51,11 @@ Scenario = Callable[[SlackWorld], Awaitable[None]]
 
 
 def _run(tmp_path: Path, db_url: str, scenario: Scenario) -> None:
+    # The days the tests name are within a year of the clock's today.
+    clock = VirtualClock(datetime(2031, 1, 1, 12, 0, tzinfo=UTC))
+
     async def inside() -> None:
-        async with slack_world(tmp_path, database_url=db_url) as world:
+        async with slack_world(tmp_path, database_url=db_url, clock=clock) as world:
             await scenario(world)
 
     asyncio.run(inside())
@@ -348,7 +351,7 @@ def test_a_notice_delivered_before_a_crash_is_found_by_its_metadata(
         posted = len(world.api.calls_to("chat.postMessage"))
 
         # Another worker takes the entries up once their lease has run out, and asks Slack.
-        later = VirtualClock(datetime.now(UTC) + timedelta(minutes=5))
+        later = VirtualClock(runtime.clock.now() + timedelta(minutes=5))
         worker = Dispatcher(_engine(world), runtime.dispatcher.deliverer, later, platform="slack")
         assert await asyncio.to_thread(worker.deliver_pending) == 2
         assert len(world.api.calls_to("chat.postMessage")) == posted
@@ -518,12 +521,12 @@ def test_peer_schedule_alone_opens_a_form_that_sets_the_meetings(
         assert announced["text"].endswith(" 09:00 America/New_York>.")
 
         # Starting later: the first meeting is on or after the day picked.
-        form = _form(often="weekly", weekday="tue", starting="2027-05-01")
+        form = _form(often="weekly", weekday="tue", starting="2031-05-01")
         assert await world.submit("U1", "peerset_schedule", metadata, form) == (200, "")
         with session_factory(_engine(world))() as db:
-            assert db.scalars(select(Schedule.starts)).one() == date(2027, 5, 1)
+            assert db.scalars(select(Schedule.starts)).one() == date(2031, 5, 1)
             later = db.scalars(select(Meeting.starts_at).where(Meeting.status == "planned")).one()
-        assert later == datetime(2027, 5, 4, 13, 0, tzinfo=UTC)  # 09:00 in New York, summer
+        assert later == datetime(2031, 5, 6, 13, 0, tzinfo=UTC)  # 09:00 in New York, summer
 
     _run(tmp_path, db_url, scenario)
 
@@ -547,7 +550,9 @@ def test_a_schedule_form_the_desk_refuses_is_answered_with_why(tmp_path: Path, d
         metadata = world.api.calls_to("views.open")[-1].args["view"]["private_metadata"]
         before = len(world.api.calls_to("response_url"))
         await world.submit("U4", "peerset_schedule", metadata, _form())
-        assert _answers(world, before) == "Only members of this set can change its meetings."
+        assert _answers(world, before) == (
+            "Only members of 'circle' can use /peer schedule add here."
+        )
         assert _schedules(world) == []
 
     _run(tmp_path, db_url, scenario)

@@ -105,7 +105,9 @@ def _command(
                 completed[name] = suggest[arg.kind]
     # discord.py reads a callback's options from its signature.
     invoked.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    invoked.__qualname__ = f"peer {spec.name}"
+    # A name of its own, marked local, so discord.py does not take it for a method.
+    invoked.__name__ = "peer_" + "_".join(spec.path).replace("-", "_")
+    invoked.__qualname__ = f"peer_group.<locals>.{invoked.__name__}"
     callback: Any = app_commands.describe(**described)(invoked)
     if offered:
         callback = app_commands.choices(**offered)(callback)
@@ -132,7 +134,7 @@ def _options(arg: Arg) -> list[tuple[str, Any, bool]]:
 
 
 # Typed as text on Discord, read as strictly as on Slack.
-_READ = (Kind.DAY, Kind.CLOCK, Kind.CHOICE, Kind.PROTOCOL)
+_READ = (Kind.DAY, Kind.CLOCK, Kind.CHOICE, Kind.PROTOCOL, Kind.NUMBER)
 
 
 def request_from(spec: Spec, options: dict[str, Any]) -> Request | Problem:
@@ -153,8 +155,9 @@ def request_from(spec: Spec, options: dict[str, Any]) -> Request | Problem:
             continue
         if arg.kind is Kind.MEMBER:
             values[arg.name] = str(given.id)
-        elif isinstance(given, str) and arg.kind in _READ:
-            value = read_word(arg, given, spec)
+        elif arg.kind in _READ:
+            # Discord keeps to an option's range in its own client; a raw request need not.
+            value = read_word(arg, str(given), spec)
             if isinstance(value, Problem):
                 return value
             values[arg.name] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +169,15 @@ _NUMBERS = {
 }
 
 
+_MISSING = {
+    "often": "Choose how often the set meets.",
+    "weekday": "Choose the day the set meets.",
+    "at": "Choose the time the meetings start.",
+    "zone": "Give one time-zone name, like Europe/London.",
+    "starting": "Choose the first day a meeting may fall on.",
+}
+
+
 def schedule_request(view: dict[str, Any]) -> ScheduleAdd | dict[str, str]:
     """The `/peer schedule add` request a submitted schedule form stands for, or what is wrong,
     by the block that is wrong (Slack shows each under its field)."""
@@ -189,25 +199,28 @@ def schedule_request(view: dict[str, Any]) -> ScheduleAdd | dict[str, str]:
         "starting": ("starting", field("starting").get("selected_date")),
     }
     for block, (name, raw) in given.items():
-        if not raw:
-            if args[name].required:
-                errors[block] = f"{args[name].about}?"
-            continue
-        value = read_word(args[name], str(raw), spec)
+        value = read_word(args[name], str(raw), spec) if raw else None
         if isinstance(value, Problem) or (name == "zone" and len(str(raw).split()) != 1):
-            errors[block] = (
-                "Give one time-zone name, like Europe/London."
-                if name == "zone"
-                else (f"{args[name].about}.")
-            )
-        else:
+            errors[block] = _MISSING[block]
+        elif value is not None:
             typed[name] = value
+        elif args[name].required:
+            errors[block] = _MISSING[block]
     for block, (name, unit, example) in _NUMBERS.items():
         text = str(field(block).get("value") or "").strip()
         number = read_word(args[name], text, spec)
         if isinstance(number, Problem):
-            limit = args[name].hi
-            errors[block] = f"Give a whole number of {unit} from 1 to {limit}, like {example}."
+            most = args[name].hi
+            over = re.fullmatch(r"[0-9]{1,9}", text) is not None and int(text) > most
+            errors[block] = (
+                (
+                    f"A meeting lasts at most {most} minutes."
+                    if name == "minutes"
+                    else f"At most {most} {unit}."
+                )
+                if over
+                else f"Give a whole number of {unit}, like {example}."
+            )
         else:
             typed[name] = number
     if errors:

@@ -148,10 +148,11 @@ _CONTROLS = (
     (Command.RESUME, "Resume a paused session"),
     (Command.END, "End the session now"),
 )
+# (request field, word in text, unit, most, help); the calendar checks how they fit together.
 _LEADS = (
-    ("rsvp_hours", "rsvp", "h", "Hours before each meeting that members are asked if they come"),
-    ("reminder_hours", "remind", "h", "Hours before each meeting that the silent are reminded"),
-    ("check_in_days", "checkin", "d", "Days after each action item that its owner is asked"),
+    ("rsvp_hours", "rsvp", "h", 24 * 28, "Hours before each meeting that members are asked"),
+    ("reminder_hours", "remind", "h", 24 * 28, "Hours before each meeting the silent are reminded"),
+    ("check_in_days", "checkin", "d", 90, "Days after each action item that its owner is asked"),
 )
 
 
@@ -248,8 +249,8 @@ TABLE: tuple[Spec, ...] = (
                 required=False,
             ),
             *(
-                Arg(name, Kind.NUMBER, about, required=False, hi=24 * 28)
-                for name, _, _, about in _LEADS
+                Arg(name, Kind.NUMBER, about, required=False, hi=most)
+                for name, _, _, most, about in _LEADS
             ),
         ),
     ),
@@ -349,7 +350,7 @@ TABLE: tuple[Spec, ...] = (
 
 BY_PATH: dict[tuple[str, ...], Spec] = {spec.path: spec for spec in TABLE}
 # The options of `schedule add` given as words at the end: name, unit, request field.
-LEAD_WORDS = {word: (unit, name) for name, word, unit, _ in _LEADS}
+LEAD_WORDS = {word: (unit, name) for name, word, unit, _, _ in _LEADS}
 
 
 def path_of(request: r.Request) -> tuple[str, ...]:

@@ -152,8 +152,14 @@ class Desk:
                 return Answer(self.checkins.edit(tenant_id, caller.member, item, words))
         peer_set = self._set_here(caller)
         if peer_set is None:
-            if isinstance(request, commands.Start) and request.members:
-                return self._start_new_set(request, caller, spaces)
+            if isinstance(request, commands.Start):
+                if request.members:
+                    return self._start_new_set(request, caller, spaces)
+                return Answer(
+                    "Start a session in your set's private channel, or name the members here "
+                    "to make a new set: /peer start [PROTOCOL] @member @member ...",
+                    ok=False,
+                )
             return Answer(
                 "This channel has no set. Use it in your set's private channel, or make a set: "
                 "/peer set create NAME @member @member ...",
