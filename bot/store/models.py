@@ -116,7 +116,7 @@ class SessionRecord(Base):
     protocol_name: Mapped[str] = mapped_column(String(500))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    # "running", "paused" or "ended".
+    # A `bot.engine.Status` value.
     status: Mapped[str] = mapped_column(String(20), index=True)
     # The next phase or turn deadline; the sweeper fires sessions whose wake_at has passed.
     wake_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
