@@ -334,7 +334,7 @@ async def _open_schedule(
     """Open the schedule form, its time zone the member's own if Slack knows it."""
     try:
         zone = str((await client.users_info(user=user))["user"].get("tz") or DEFAULT_ZONE)
-    except SlackApiError:
+    except SLACK_FAILURES:
         zone = DEFAULT_ZONE
     view = schedule_modal(origin.dump(), zone, runtime.desk.settings)
     await _open_view(client, respond, trigger_id, view, "the schedule form")
@@ -352,4 +352,4 @@ async def _open_view(
         await client.views_open(trigger_id=trigger_id, view=view)
     except SLACK_FAILURES as exc:
         log.warning("could not open %s: %s", what, exc or type(exc).__name__)
-        await _tell(respond, SORRY, f"the failure to open {what}")
+        await _tell(respond, SORRY, f"{what} (it did not open)")
