@@ -8,7 +8,8 @@ thread as well as `AsyncWebClient` calls made from the app's event loop.
 
 Every call is recorded as a `Call` (method, arguments, token), whether it succeeded or not, and
 faults can be injected per method (`fail_next` for HTTP 429 rate limiting, `error_next` for an
-`ok: false` answer, `add_response` for any canned answer)::
+`ok: false` answer, `add_response` for any canned answer, `delay_next` for a slow one; a
+`response_url` takes `add_response("response_url", ...)` too)::
 
     with SlackApiDouble() as slack:
         client = WebClient(base_url=slack.base_url, token="xoxb-test")
@@ -259,6 +260,7 @@ class SlackApiDouble(LoopbackServer):
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._canned: dict[str, deque[_Canned]] = {}
+        self._delays: dict[str, deque[float]] = {}
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, _User] = {}
         self._views: dict[str, JsonDict] = {}
@@ -355,9 +357,22 @@ class SlackApiDouble(LoopbackServer):
         """Answer the next call of `method` with `{"ok": false, "error": error}` (HTTP 200)."""
         self.add_response(method, _error(error))
 
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds` (as usual otherwise)."""
+        with self._lock:
+            self._delays.setdefault(method, deque()).extend([seconds] * times)
+
+    async def _delay(self, method: str) -> None:
+        with self._lock:
+            queue = self._delays.get(method)
+            seconds = queue.popleft() if queue else 0.0
+        if seconds:
+            await asyncio.sleep(seconds)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._canned.clear()
+            self._delays.clear()
 
     # ------------------------------------------------------------------ seeding and inspecting
 
@@ -597,10 +612,15 @@ class SlackApiDouble(LoopbackServer):
             self._calls.append(
                 Call(method="response_url", args={"path": request.path, **body}, token=None)
             )
+            queue = self._canned.get("response_url")
+            canned = queue.popleft() if queue else None
+        if canned is not None:
+            return self._respond(canned.status, canned.body, canned.headers)
         return web.Response(text="ok", content_type="text/html")
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        await self._delay(method)
         args: JsonDict = dict(request.query)
         token: str | None = None
         auth = request.headers.get("Authorization", "")

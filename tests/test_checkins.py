@@ -99,19 +99,17 @@ def test_the_owner_answers_and_nobody_else_can(world: MeetingWorld) -> None:
         f"Thanks: #{ana_item} is in progress with your note. Your set will see it in the next "
         "meeting's updates."
     )
-    refused = f"#{ana_item} is <@ana>'s action item; only they can change it or answer for it."
+    # Someone else's item gets the very answer a missing one gets: it tells whose it is to nobody.
+    refused = f"You have no action item #{ana_item}; `/peer actions` lists yours."
     for answer in (
         world.press("ben", Choice.DONE, ana_item),
         world.say(f"checkin {ana_item} done", "ben"),
     ):
         assert (answer.ok, answer.text) == (False, refused)
     stranger = world.desk.choose(world.caller("ana", tenant="elsewhere"), Choice.DONE, ana_item)
-    assert (stranger.ok, stranger.text) == (
-        False,
-        f"There is no action item #{ana_item}. /peer actions lists yours.",
-    )
+    assert (stranger.ok, stranger.text) == (False, refused)
     assert world.say("checkin 999 done", "ana").text == (
-        "There is no action item #999. /peer actions lists yours."
+        "You have no action item #999; `/peer actions` lists yours."
     )
     item = _items(world)[0]
     assert (item.check_in_status, item.check_in_note) == ("in_progress", "waiting on finance")
@@ -138,7 +136,12 @@ def test_members_list_and_edit_only_their_own_items(world: MeetingWorld) -> None
     refused = world.say(f"action edit {ana_item} forget the budget", "ben")
     assert (refused.ok, refused.text) == (
         False,
-        f"#{ana_item} is <@ana>'s action item; only they can change it or answer for it.",
+        f"You have no action item #{ana_item}; `/peer actions` lists yours.",
+    )
+    missing = world.say("action edit 999 forget the budget", "ben")
+    assert (missing.ok, missing.text) == (
+        False,
+        "You have no action item #999; `/peer actions` lists yours.",
     )
     too_long = world.say(f"action edit {ana_item} {'x' * 501}", "ana")
     assert (too_long.ok, too_long.text) == (

@@ -345,7 +345,7 @@ def test_action_items_commands_take_typed_options(tmp_path: Path) -> None:
         )
         # Only its owner may answer for it.
         assert await _ask(world, BEN, "checkin", options=[number, option("status", "done")]) == (
-            f"#{item.id} is <@{ANA}>'s action item; only they can change it or answer for it."
+            f"You have no action item #{item.id}; `/peer actions` lists yours."
         )
         assert _items(world)[0].check_in_status == "stuck"
 

@@ -287,7 +287,7 @@ def test_a_check_in_reaches_its_owner_by_direct_message_and_done_is_recorded(
         before = len(world.api.calls_to("response_url"))
         await world.choose("U2", Choice.DONE, item, dm, ping["ts"])
         assert _answers(world, before) == (
-            f"#{item} is <@U1>'s action item; only they can change it or answer for it."
+            f"You have no action item #{item}; `/peer actions` lists yours."
         )
         assert _check_in(world, item) == (None, "open")
 

@@ -13,11 +13,13 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import Engine
 
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SORRY = "Something went wrong on Peerset's side; nothing you wrote is lost. Please try again."
+# What a call to Slack can fail with: an error answer (a 429 too), no connection, no answer in time.
+SLACK_FAILURES = (SlackApiError, aiohttp.ClientError, TimeoutError)
 # The schedule form's first guess at a set's time zone when Slack does not say the member's.
 DEFAULT_ZONE = "Europe/London"
 
@@ -216,15 +220,25 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
 
     @app.action(re.compile(r"^peerset_"))
     async def button(
-        ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Callable[..., Awaitable[Any]],
     ) -> None:
         await ack()
         press = pressed(body)
         if press is None:
             return
         if press.name == "action":
-            await client.views_open(
-                trigger_id=press.trigger_id, view=action_modal(press.session_id)
+            # Bolt answers Slack only once this returns: the Web API call goes on after that.
+            runtime.spawn(
+                _open_view(
+                    client,
+                    lambda **reply: respond(replace_original=False, **reply),
+                    press.trigger_id,
+                    action_modal(press.session_id),
+                    "the action form",
+                )
             )
             return
         event = commands.pressed(press.name, press.user)
@@ -291,7 +305,7 @@ def _desk_answer(runtime: SlackRuntime, request: commands.Request, caller: Calle
 
 async def _answer(
     runtime: SlackRuntime,
-    respond: Callable[..., Awaitable[Any]],
+    respond: Callable[..., Awaitable[WebhookResponse]],
     work: Callable[[], Answer],
     what: str,
 ) -> None:
@@ -301,10 +315,22 @@ async def _answer(
         reply = await asyncio.to_thread(work)
     except Exception:
         log.exception("%s failed", what)
-        await respond(response_type="ephemeral", text=SORRY)
+        await _tell(respond, SORRY, what)
         return
     runtime.wake()
-    await respond(response_type="ephemeral", text=slack_times(reply.text))
+    await _tell(respond, slack_times(reply.text), what)
+
+
+async def _tell(respond: Callable[..., Awaitable[WebhookResponse]], text: str, what: str) -> None:
+    """Answer the member alone at the response URL. Slack refusing it, or not being reached, is
+    Slack's trouble and not ours: one line in the log, no traceback."""
+    try:
+        sent = await respond(response_type="ephemeral", text=text)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("could not answer %s: %s", what, exc or type(exc).__name__)
+        return
+    if sent.status_code != 200:
+        log.warning("could not answer %s: Slack said %s %s", what, sent.status_code, sent.body)
 
 
 async def _open_schedule(
@@ -318,11 +344,22 @@ async def _open_schedule(
     """Open the schedule form, its time zone the member's own if Slack knows it."""
     try:
         zone = str((await client.users_info(user=user))["user"].get("tz") or DEFAULT_ZONE)
-    except SlackApiError:
+    except SLACK_FAILURES:
         zone = DEFAULT_ZONE
     view = schedule_modal(origin.dump(), zone, runtime.desk.settings)
+    await _open_view(client, respond, trigger_id, view, "the schedule form")
+
+
+async def _open_view(
+    client: AsyncWebClient,
+    respond: Callable[..., Awaitable[WebhookResponse]],
+    trigger_id: str,
+    view: dict[str, Any],
+    what: str,
+) -> None:
+    """Open a form; if Slack will not, tell the member alone."""
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError:
-        log.exception("opening the schedule form failed")
-        await respond(response_type="ephemeral", text=SORRY)
+    except SLACK_FAILURES as exc:
+        log.warning("could not open %s: %s", what, exc or type(exc).__name__)
+        await _tell(respond, SORRY, f"{what} (it did not open)")

@@ -9,6 +9,8 @@ import signal
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.log import access_logger
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
@@ -22,6 +24,7 @@ from bot.store import make_engine, upgrade
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+TIMESTAMP = "X-Slack-Request-Timestamp"
 
 
 @dataclass
@@ -82,7 +85,11 @@ async def start_http(
     clock: Clock | None = None,
 ) -> Running:
     runtime, app = prepare(settings, slack, http=True, clock=clock)
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH, port=port))
+    web_app = app.web_app(path=EVENTS_PATH, port=port)
+    web_app.middlewares.append(_refuse_malformed_timestamp)
+    # A line for every request only when debugging: Slack sends many, and they say little.
+    debugging = settings.log_level == "DEBUG"
+    runner = web.AppRunner(web_app, access_log=access_logger if debugging else None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -91,6 +98,16 @@ async def start_http(
     pump = asyncio.get_running_loop().create_task(runtime.pump(stop))
     log.info("Peerset listens for Slack on http://%s:%s%s", host, bound, EVENTS_PATH)
     return Running(runtime, app, bound, stop, runner, pump)
+
+
+@web.middleware
+async def _refuse_malformed_timestamp(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request whose timestamp is not a number was not signed by Slack: 401, as Bolt answers a
+    bad signature (Bolt itself would fail with a 500 on `int()` of it)."""
+    stamp = request.headers.get(TIMESTAMP)
+    if stamp is not None and not (stamp.isascii() and stamp.isdigit()):
+        return web.json_response({"error": "invalid request"}, status=401)
+    return await handler(request)
 
 
 async def _serve_http(

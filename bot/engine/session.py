@@ -43,7 +43,7 @@ from bot.engine.rules import (
     may_speak,
     takes_turns,
 )
-from bot.engine.state import Balance, SessionState, Status
+from bot.engine.state import STATUS_MOVES, Balance, SessionState, Status
 from bot.engine.wording import at
 from bot.protocol.model import EndRule, Protocol, Speaking
 
@@ -60,6 +60,13 @@ class SetupError(ValueError):
 
 class EngineBug(RuntimeError):
     """The engine reached a state it should never reach."""
+
+
+def move(state: SessionState, status: Status, **changes: object) -> SessionState:
+    """The state with its status moved to `status`, as `STATUS_MOVES` allows, and `changes`."""
+    if status not in STATUS_MOVES[state.status]:
+        raise EngineBug(f"a session cannot move from {state.status} to {status}")
+    return state.evolve(status=status, **changes)
 
 
 def start(
@@ -329,8 +336,9 @@ def _finish(
     if not closed and state.status is not Status.ENDED:
         state = _close_phase(state, now, fx)
     state = _return_notes(state, fx)
-    state = state.evolve(
-        status=Status.ENDED,
+    state = move(
+        state,
+        Status.ENDED,
         phase_deadline=None,
         turn=None,
         turn_started=None,
@@ -505,7 +513,7 @@ def _on_command(
         return state
     if command is Command.PAUSE:
         fx.append(Post(PostKind.PAUSED, f"{at(member)} paused the session. Take a breath."))
-        return state.evolve(status=Status.PAUSED, paused_at=now)
+        return move(state, Status.PAUSED, paused_at=now)
     if command is Command.NEXT:
         others_waiting = any(m not in state.had_turn and m != state.turn for m in state.peers)
         if state.turn is not None and others_waiting:
@@ -556,8 +564,9 @@ def _resume(state: SessionState, member: str, now: datetime, fx: Effects) -> Ses
     fx.append(
         Post(PostKind.RESUMED, f"{at(member)} resumed the session. {state.phase.title} goes on.")
     )
-    return state.evolve(
-        status=Status.RUNNING,
+    return move(
+        state,
+        Status.RUNNING,
         paused_at=None,
         phase_started=state.phase_started + gap,
         phase_deadline=later(state.phase_deadline),

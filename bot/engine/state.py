@@ -7,6 +7,7 @@ restart resumes exactly where the session was.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,14 @@ class Status(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     ENDED = "ended"
+
+
+# Where a session's status may move next; the engine changes it only through `move`.
+STATUS_MOVES: Mapping[Status, frozenset[Status]] = {
+    Status.RUNNING: frozenset({Status.PAUSED, Status.ENDED}),
+    Status.PAUSED: frozenset({Status.RUNNING, Status.ENDED}),
+    Status.ENDED: frozenset(),
+}
 
 
 @dataclass(frozen=True, slots=True)

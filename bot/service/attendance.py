@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine import SessionState
 from bot.service.directory import member_ids
+from bot.service.lifecycle import MeetingStatus, move, status_of
 from bot.store import Attendance, Meeting
 
 
@@ -35,8 +36,8 @@ def attendance_row(db: Session, meeting_id: int, member_id: int) -> Attendance:
 def meeting_held(db: Session, meeting_id: int, tenant_id: int, members: Collection[str]) -> None:
     """The meeting's session has ended: the meeting was held, and these members took part."""
     meeting = db.get(Meeting, meeting_id)
-    if meeting is not None and meeting.status == "open":
-        meeting.status = "held"
+    if meeting is not None and status_of(meeting) is MeetingStatus.OPEN:
+        move(meeting, MeetingStatus.HELD)
     ids = member_ids(db, tenant_id)
     for member in members:
         if member in ids:

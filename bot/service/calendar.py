@@ -12,18 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.engine.effects import Notice, NoticeKind
 from bot.schedule import Recurrence, next_meetings
+from bot.service.lifecycle import MeetingStatus, move_where
 from bot.service.notices import append_notice, time_token
 from bot.store import ActionItem, Meeting, Schedule, session_factory
-
-PLANNED = "planned"
-CANCELLED = "cancelled"
 
 
 class CalendarError(ValueError):
@@ -84,7 +82,9 @@ class Calendar:
                 db.delete(old)
                 # A new schedule replaces the old one's planned meetings; none of them was held.
                 db.execute(
-                    delete(Meeting).where(Meeting.set_id == set_id, Meeting.status == PLANNED)
+                    delete(Meeting).where(
+                        Meeting.set_id == set_id, Meeting.status == MeetingStatus.PLANNED
+                    )
                 )
                 db.flush()
             db.add(
@@ -145,7 +145,7 @@ class Calendar:
             skipped = next_planned(db, set_id)
             if skipped is None:
                 raise CalendarError("There is no planned meeting to skip.")
-            if not move_on(db, skipped.id, "skipped"):
+            if not move_on(db, skipped.id, MeetingStatus.SKIPPED):
                 raise CalendarError("That meeting has just started or ended; nothing skipped.")
             following = self._plan_next(db, set_id, after=skipped.planned_for)
             assert following is not None
@@ -265,7 +265,7 @@ class Calendar:
         if schedule is None:
             return None
         # Cancelled meetings never happened: they neither hold the calendar back nor count.
-        counted = (Meeting.set_id == set_id, Meeting.status != CANCELLED)
+        counted = (Meeting.set_id == set_id, Meeting.status != MeetingStatus.CANCELLED)
         latest = db.scalar(select(func.max(Meeting.planned_for)).where(*counted))
         start = next_meetings(recurrence_of(schedule), max(after, latest or after), 1)[0]
         number = (db.scalar(select(func.count()).select_from(Meeting).where(*counted)) or 0) + 1
@@ -273,7 +273,7 @@ class Calendar:
             select(Meeting).where(
                 Meeting.set_id == set_id,
                 Meeting.planned_for == start,
-                Meeting.status == CANCELLED,
+                Meeting.status == MeetingStatus.CANCELLED,
             )
         ).first()
         if cancelled is not None:
@@ -286,7 +286,7 @@ class Calendar:
             planned_for=start,
             starts_at=start,
             minutes=schedule.minutes,
-            status=PLANNED,
+            status=MeetingStatus.PLANNED.value,
         )
         try:
             with db.begin_nested():
@@ -301,7 +301,7 @@ class Calendar:
 
 def mark_missed(db: Session, meeting_id: int, now: datetime) -> bool:
     """Mark a planned meeting missed and tell the set; False if it had moved on already."""
-    if not move_on(db, meeting_id, "missed"):
+    if not move_on(db, meeting_id, MeetingStatus.MISSED):
         return False
     meeting = db.get(Meeting, meeting_id)
     assert meeting is not None
@@ -324,17 +324,12 @@ def mark_missed(db: Session, meeting_id: int, now: datetime) -> bool:
     return True
 
 
-def move_on(db: Session, meeting_id: int, status: str) -> bool:
+def move_on(db: Session, meeting_id: int, status: MeetingStatus) -> bool:
     """Move a planned meeting to `status`; False if it was no longer planned (another worker,
     or an earlier run, moved it on first)."""
-    result = db.execute(
-        update(Meeting)
-        .where(Meeting.id == meeting_id, Meeting.status == PLANNED)
-        .values(status=status)
-        .execution_options(synchronize_session=False)
-    )
+    moved = move_where(db, MeetingStatus.PLANNED, status, Meeting.id == meeting_id)
     db.expire_all()
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return moved == 1
 
 
 def schedule_of(db: Session, set_id: int) -> Schedule | None:
@@ -354,20 +349,14 @@ def _require(db: Session, set_id: int) -> Schedule:
 def next_planned(db: Session, set_id: int) -> Meeting | None:
     return db.scalars(
         select(Meeting)
-        .where(Meeting.set_id == set_id, Meeting.status == PLANNED)
+        .where(Meeting.set_id == set_id, Meeting.status == MeetingStatus.PLANNED)
         .order_by(Meeting.planned_for)
         .limit(1)
     ).first()
 
 
 def _cancel_planned(db: Session, set_id: int) -> int:
-    result = db.execute(
-        update(Meeting)
-        .where(Meeting.set_id == set_id, Meeting.status == PLANNED)
-        .values(status=CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return move_where(db, MeetingStatus.PLANNED, MeetingStatus.CANCELLED, Meeting.set_id == set_id)
 
 
 def _who(member: str) -> str:
@@ -400,7 +389,7 @@ def _announce(
 
 def planned_meetings(db: Session, set_id: int | None = None) -> Sequence[Meeting]:
     """Every planned meeting (of every set, or of one), soonest first."""
-    query = select(Meeting).where(Meeting.status == PLANNED)
+    query = select(Meeting).where(Meeting.status == MeetingStatus.PLANNED)
     if set_id is not None:
         query = query.where(Meeting.set_id == set_id)
     return db.scalars(query.order_by(Meeting.starts_at)).all()

@@ -120,13 +120,10 @@ class CheckIns:
 
 
 def _own_item(db: Session, tenant_id: int, member: str, item_id: int) -> ActionItem:
+    """The member's own action item. Someone else's gets the same answer as one that does not
+    exist: a number tried tells nobody whose it is, or that it is anyone's."""
     item = db.get(ActionItem, item_id)
     owner = db.get(Member, item.member_id) if item else None
-    if item is None or owner is None or owner.tenant_id != tenant_id:
-        raise CheckInError(f"There is no action item #{item_id}. /peer actions lists yours.")
-    if owner.external_id != member:
-        raise CheckInError(
-            f"#{item_id} is <@{owner.external_id}>'s action item; only they can change it "
-            "or answer for it."
-        )
+    if item is None or owner is None or (owner.tenant_id, owner.external_id) != (tenant_id, member):
+        raise CheckInError(f"You have no action item #{item_id}; `/peer actions` lists yours.")
     return item

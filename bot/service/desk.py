@@ -21,7 +21,7 @@ from bot import commands
 from bot.engine import SetupError
 from bot.engine.effects import RSVP_CHOICES, Choice, Nudge, NudgeReason
 from bot.engine.events import Command, FacilitatorCommand
-from bot.engine.state import SessionState
+from bot.engine.state import SessionState, Status
 from bot.engine.wording import at, names
 from bot.protocol import ProtocolError, shipped_names
 from bot.protocol.library import load_named, load_setting
@@ -440,7 +440,7 @@ def _set_by_name(db: Session, tenant_id: int, name: str) -> PeerSet | None:
 
 
 def status_line(state: SessionState) -> str:
-    where = "paused in" if state.status.value == "paused" else "in"
+    where = "paused in" if state.status is Status.PAUSED else "in"
     turn = f", {at(state.turn)}'s turn" if state.turn else ""
     presenter = f", {at(state.presenter)} presenting" if state.presenter else ""
     return f"{state.protocol.title}: {where} {state.phase.title}{presenter}{turn}."

@@ -23,8 +23,9 @@ from bot.engine.effects import RSVP_CHOICES, Choice, Notice, NoticeKind, Post, P
 from bot.engine.wording import at, names
 from bot.protocol.library import load_setting
 from bot.service.attendance import attendance_row
-from bot.service.calendar import PLANNED, mark_missed, move_on, next_planned, schedule_of
+from bot.service.calendar import mark_missed, move_on, next_planned, schedule_of
 from bot.service.directory import member_ids, set_members
+from bot.service.lifecycle import MeetingStatus, move, status_of
 from bot.service.notices import append_notice, time_token
 from bot.service.sessions import SessionService
 from bot.store import (
@@ -138,7 +139,7 @@ class Meetings:
             if meeting is not None and meeting.starts_at > now:
                 # Moved later: this job was for the old time; the scheduler brings the new one.
                 return Opened(None, f"the meeting starts later, {time_token(meeting.starts_at)}")
-            if meeting is None or not move_on(db, meeting_id, "open"):
+            if meeting is None or not move_on(db, meeting_id, MeetingStatus.OPEN):
                 return Opened(None, "the meeting is not planned (opened, missed or cancelled)")
             meeting = db.get(Meeting, meeting_id)
             assert meeting is not None
@@ -205,7 +206,7 @@ class Meetings:
             return mark_missed(db, meeting_id, self.clock.now())
 
     def _call_off(self, db: Session, meeting: Meeting, why: str, now: datetime) -> Opened:
-        meeting.status = "called_off"
+        move(meeting, MeetingStatus.CALLED_OFF)
         append_notice(
             db,
             meeting.set_id,
@@ -260,11 +261,12 @@ class Meetings:
             raise MeetingError("That meeting is not one of your sets'.")
         if member not in set_members(db, peer_set.id):
             raise MeetingError(f"Only members of {peer_set.name!r} can answer for its meetings.")
-        if meeting.status != PLANNED:
+        status = status_of(meeting)
+        if status is not MeetingStatus.PLANNED:
             state = (
                 "has started: join it in its thread"
-                if meeting.status == "open"
-                else (f"is {meeting.status.replace('_', ' ')}")
+                if status is MeetingStatus.OPEN
+                else f"is {status.wording}"
             )
             raise MeetingError(f"Meeting {meeting.number} {state}; answers are closed.")
         return meeting
@@ -276,7 +278,7 @@ class Meetings:
         with self._sessions() as db:
             meetings = db.scalars(
                 select(Meeting)
-                .where(Meeting.set_id == set_id, Meeting.status != PLANNED)
+                .where(Meeting.set_id == set_id, Meeting.status != MeetingStatus.PLANNED)
                 .order_by(Meeting.starts_at.desc())
                 .limit(last)
             ).all()
@@ -292,7 +294,7 @@ class Meetings:
                 ).all()
                 said = [m for m, rsvp, _ in rows if rsvp == GOING]
                 came = [m for m, _, part in rows if part]
-                status = meeting.status.replace("_", " ")
+                status = status_of(meeting).wording
                 head = f"Meeting {meeting.number}, {time_token(meeting.starts_at)}, {status}"
                 lines.append(
                     f"{head}: said going: {names(said) if said else 'nobody'}; "
@@ -348,7 +350,7 @@ def _sent(db: Session, effect_id: str) -> bool:
 
 def _planned(db: Session, meeting_id: int) -> Meeting | None:
     meeting = db.get(Meeting, meeting_id)
-    return meeting if meeting is not None and meeting.status == PLANNED else None
+    return meeting if meeting is not None and status_of(meeting) is MeetingStatus.PLANNED else None
 
 
 def _answers(db: Session, meeting: Meeting) -> dict[str, tuple[str | None, bool]]:

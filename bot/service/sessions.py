@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.clock import Clock
-from bot.engine import SessionState, start, step
+from bot.engine import SessionState, Status, start, step
 from bot.engine.effects import Effect, Nudge, Post, RecordActionItem, effect_to_dict
 from bot.engine.events import Event, Tick
 from bot.protocol import Protocol
@@ -173,7 +173,7 @@ class SessionService:
     def fire_due(self, session_id: int | None = None) -> int:
         """Tick every running session (or just one) whose next deadline has come."""
         query = select(SessionRecord.id).where(
-            SessionRecord.status == "running", SessionRecord.wake_at <= self.clock.now()
+            SessionRecord.status == Status.RUNNING, SessionRecord.wake_at <= self.clock.now()
         )
         if session_id is not None:
             query = query.where(SessionRecord.id == session_id)
@@ -194,7 +194,7 @@ class SessionService:
         with self._sessions() as db:
             return db.scalars(
                 select(SessionRecord.id)
-                .where(SessionRecord.set_id == set_id, SessionRecord.status != "ended")
+                .where(SessionRecord.set_id == set_id, SessionRecord.status != Status.ENDED)
                 .order_by(SessionRecord.id.desc())
                 .limit(1)
             ).first()

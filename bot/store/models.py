@@ -116,7 +116,7 @@ class SessionRecord(Base):
     protocol_name: Mapped[str] = mapped_column(String(500))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    # "running", "paused" or "ended".
+    # A `bot.engine.Status` value.
     status: Mapped[str] = mapped_column(String(20), index=True)
     # The next phase or turn deadline; the sweeper fires sessions whose wake_at has passed.
     wake_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -218,8 +218,8 @@ class Meeting(Base):
 
     `planned_for` is the occurrence's own time from the recurrence and, with the set, unique: a
     meeting is planned once however many workers plan it. `starts_at` is when it really starts
-    (a moved meeting keeps its `planned_for`). `status` moves on only by a conditional update:
-    "planned" -> "open" | "missed" | "called_off" | "skipped" | "cancelled".
+    (a moved meeting keeps its `planned_for`). `status` is a
+    `bot.service.lifecycle.MeetingStatus` value and moves on only as that module's table allows.
     """
 
     __tablename__ = "meetings"
