@@ -10,6 +10,7 @@ import yaml
 from adapters.discord.settings import DiscordSettings
 from adapters.slack.oauth import SCOPES
 from adapters.slack.settings import SlackSettings
+from bot.commands.table import markdown_table
 from bot.settings import Settings, env_var
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +51,11 @@ def test_the_slack_manifests_ask_for_what_the_app_uses(name: str) -> None:
     if http:
         assert command["url"].endswith("/slack/events")
         assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+
+
+def test_the_readmes_command_table_is_the_one_the_code_makes() -> None:
+    start = README.index("<!-- commands: made by bot.commands.table.markdown_table")
+    end = README.index("<!-- end of commands -->")
+    shown = README[start:end].split("\n", 1)[1].strip()
+    # To mend: paste print(bot.commands.table.markdown_table()) between the two markers.
+    assert shown == markdown_table()
