@@ -175,6 +175,22 @@ def test_help_answers_with_the_usage(tmp_path: Path) -> None:
     _run(tmp_path, scenario)
 
 
+def test_a_subcommand_this_version_does_not_know_is_answered_kindly(tmp_path: Path) -> None:
+    """A client still holding the command list from before a deploy."""
+
+    async def scenario(world: DiscordWorld) -> None:
+        for path in (("rename",), ("set", "rename")):
+            record = await _command(world, ANA, *path)
+            [callback] = record["callbacks"]
+            assert callback["type"] == 4 and callback["data"]["flags"] == EPHEMERAL
+            assert callback["data"]["content"] == (
+                f"I don't know `/peer {' '.join(path)}`; commands may be updating. "
+                "`/peer help` lists them."
+            )
+
+    _run(tmp_path, scenario)
+
+
 def test_protocols_lists_the_shipped_names(tmp_path: Path) -> None:
     async def scenario(world: DiscordWorld) -> None:
         assert await _ask(world, BEN, "protocols") == "Protocols: " + KNOWN
