@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy import Engine, select
-
 from adapters.console.app import (
     PLATFORM,
     TENANT,
@@ -31,18 +29,17 @@ from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.demo import DemoError, demo_members, play
 from adapters.console.meetings_demo import play_meetings
 from adapters.console.render import plain
-from bot.clock import Clock, FileClock, SystemClock
+from bot.app import Peerset, load_discord_settings, load_settings, load_slack_settings
+from bot.clock import FileClock, SystemClock
 from bot.commands import COMMAND_LINE, parse
 from bot.engine import SetupError
 from bot.engine.wording import group_size
 from bot.protocol import Protocol, ProtocolError, load_file, load_shipped, shipped_names
 from bot.protocol.library import check_file
-from bot.service import SessionService
-from bot.service.desk import DEFAULT_PROTOCOL, Caller, Desk
-from bot.service.directory import add_member, ensure_set, ensure_tenant, set_members
-from bot.service.runtime import PUMP_SECONDS, ChatRuntime
-from bot.settings import Settings, SettingsError, get_settings
-from bot.store import PeerSet, make_engine, session_factory, upgrade
+from bot.service.desk import DEFAULT_PROTOCOL, Caller
+from bot.service.directory import NoSuchSet, SetExists, SetPlace, join_set
+from bot.service.runtime import PUMP_SECONDS
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("peerset")
 
@@ -58,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = get_settings()
+        settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         # Alembic narrates every migration at INFO; only its warnings belong on a user's terminal.
         logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
@@ -207,18 +204,19 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             err=sys.stderr,
         )
         return 0
-    app = ConsoleApp(
-        settings,
-        protocol=protocol,
-        protocol_ref=ref,
-        members=members,
-        virtual=True,
-        out=sys.stdout,
-        err=sys.stderr,
-        set_name=f"demo: {protocol.name}",
-        fresh=True,
-    )
-    play(app)
+    with Peerset.build(settings, clock=SystemClock()) as root:
+        app = ConsoleApp(
+            root,
+            protocol=protocol,
+            protocol_ref=ref,
+            members=members,
+            virtual=True,
+            out=sys.stdout,
+            err=sys.stderr,
+            set_name=f"demo: {protocol.name}",
+            fresh=True,
+        )
+        play(app)
     return 0
 
 
@@ -226,18 +224,20 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
     protocol, ref = _chosen_protocol(args, "peer-mentoring-round")
     members = _names(args.members, "--members")
     presenters = _names(args.presenter, "--presenter") if args.presenter else ()
-    app = ConsoleApp(
-        settings,
-        protocol=protocol,
-        protocol_ref=ref,
-        members=members,
-        presenters=presenters,
-        facilitator=args.facilitator.strip() if args.facilitator else None,
-        virtual=not sys.stdin.isatty(),
-        out=sys.stdout,
-        err=sys.stderr,
-    )
-    run(app, sys.stdin, interactive=sys.stdin.isatty())
+    # The console keeps to the system clock (or virtual time), whatever PEERSET_CLOCK_FILE says.
+    with Peerset.build(settings, clock=SystemClock()) as root:
+        app = ConsoleApp(
+            root,
+            protocol=protocol,
+            protocol_ref=ref,
+            members=members,
+            presenters=presenters,
+            facilitator=args.facilitator.strip() if args.facilitator else None,
+            virtual=not sys.stdin.isatty(),
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+        run(app, sys.stdin, interactive=sys.stdin.isatty())
     return 0
 
 
@@ -300,62 +300,55 @@ def _protocols_validate(args: argparse.Namespace, settings: Settings) -> int:
 def _run_slack(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.slack.run import run  # Slack's libraries load only when Slack is asked for
 
-    run(settings, http=args.http, host=args.host, port=args.port, clock=_clock(settings))
+    slack = load_slack_settings()
+    slack.check(http=args.http)  # before the database is touched
+    with Peerset.build(settings) as root:
+        run(root, slack, http=args.http, host=args.host, port=args.port)
     return 0
 
 
 def _run_discord(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.discord.run import run  # discord.py loads only when Discord is asked for
 
-    run(settings, _clock(settings))
+    discord_settings = load_discord_settings()
+    discord_settings.check()  # before the database is touched
+    with Peerset.build(settings) as root:
+        run(root, discord_settings)
     return 0
-
-
-def _clock(settings: Settings) -> Clock:
-    """The system clock; for tests and demos, a file whose time the whole process reads."""
-    if settings.clock_file is None:
-        return SystemClock()
-    clock = FileClock(settings.clock_file)
-    try:
-        clock.now()
-    except (OSError, ValueError) as exc:
-        raise SettingsError(f"PEERSET_CLOCK_FILE: {exc}") from None
-    return clock
 
 
 def _run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.scheduler:
         raise UsageError("PEERSET_SCHEDULER is false, so this worker would never schedule")
-    url = settings.effective_database_url
-    upgrade(url)
-    clock = _clock(settings)
-    engine = make_engine(url)
-    deliverer = ConsoleDeliverer(
-        sys.stdout, console_log(settings, url), clock.now(), stamper=_local_time
-    )
-    runtime = ChatRuntime(PLATFORM, settings, engine, deliverer, clock)
-    worker = runtime.scheduler
-    assert worker is not None  # settings.scheduler is on
-    worker.on_change = _say_scheduling
-    stop = threading.Event()
+    with Peerset.build(settings) as root:
+        deliverer = ConsoleDeliverer(
+            sys.stdout,
+            console_log(settings, root.database_url),
+            root.clock.now(),
+            stamper=_local_time,
+        )
+        runtime = root.runtime(PLATFORM, deliverer)
+        worker = root.worker
+        assert worker is not None  # settings.scheduler is on
+        worker.on_change = _say_scheduling
+        stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    pause = FILE_CLOCK_PUMP_SECONDS if isinstance(clock, FileClock) else PUMP_SECONDS
-    worker.start()
-    try:
-        while not stop.is_set():
-            try:
-                runtime.pump_once()
-            except Exception:
-                log.exception("delivering the outbox failed; trying again shortly")
-            stop.wait(pause)
-    finally:
-        worker.stop()
-        engine.dispose()
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        pause = FILE_CLOCK_PUMP_SECONDS if isinstance(root.clock, FileClock) else PUMP_SECONDS
+        worker.start()
+        try:
+            while not stop.is_set():
+                try:
+                    runtime.pump_once()
+                except Exception:
+                    log.exception("delivering the outbox failed; trying again shortly")
+                stop.wait(pause)
+        finally:
+            worker.stop()
     return 0
 
 
@@ -385,18 +378,13 @@ def _bid(args: argparse.Namespace, settings: Settings) -> int:
 def _at_desk(text: str, args: argparse.Namespace, settings: Settings) -> int:
     """A `/peer` command for a console set, answered by the same desk as on Slack and Discord;
     its times are shown in the set's zone."""
-    url = settings.effective_database_url
-    upgrade(url)
-    clock = _clock(settings)
-    engine = make_engine(url)
-    try:
-        set_id, space_id, member = _console_set(engine, args)
-        desk = Desk(SessionService(engine, clock), settings.protocols_dir, settings)
-        caller = Caller(PLATFORM, TENANT, space_id, member, prefix=COMMAND_LINE)
-        answer = desk.answer(parse(text, COMMAND_LINE), caller, NoSpaces())
-        schedule = desk.calendar.schedule(set_id)
-    finally:
-        engine.dispose()
+    with Peerset.build(settings) as root:
+        place = _console_set(root, args)
+        member = args.member or place.members[0]
+        assert place.space_id is not None  # a console set is given one
+        caller = Caller(PLATFORM, TENANT, place.space_id, member, prefix=COMMAND_LINE)
+        answer = root.desk.answer(parse(text, COMMAND_LINE), caller, NoSpaces())
+        schedule = root.calendar.schedule(place.set_id)
     shown = plain(answer.text, schedule.zone if schedule else None)
     if not answer.ok:
         print(f"peerset: {shown}", file=sys.stderr)
@@ -405,40 +393,35 @@ def _at_desk(text: str, args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _console_set(engine: Engine, args: argparse.Namespace) -> tuple[int, str, str]:
+def _console_set(root: Peerset, args: argparse.Namespace) -> SetPlace:
     """The console set named by --set, made (or added to) with --members, given a space id so
-    the desk finds it; returns its id, its space id and who asks."""
-    members = _names(args.members, "--members") if args.members else ()
-    with session_factory(engine).begin() as db:
-        tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
-        peer_set = db.scalars(
-            select(PeerSet).where(PeerSet.tenant_id == tenant.id, PeerSet.name == args.set_name)
-        ).first()
-        if peer_set is None:
-            if not members:
-                raise UsageError(
-                    f"there is no set called {args.set_name!r}; make it by naming its members: "
-                    "--members alice,bob,carol"
-                )
-            _, ref = _chosen_protocol(args, DEFAULT_PROTOCOL)
-            peer_set = ensure_set(db, tenant.id, args.set_name, ref, [(m, m) for m in members])
-        elif args.protocol or args.protocol_file:
-            raise UsageError(
-                f"set {args.set_name!r} exists already, with {peer_set.protocol}; "
-                "a protocol is chosen only for a new set"
-            )
-        else:
-            for name in members:
-                add_member(db, peer_set, name, name)
-        if peer_set.space_id is None:
-            peer_set.space_id = f"console:{peer_set.name}"
-        member = args.member or set_members(db, peer_set.id)[0]
-        return peer_set.id, peer_set.space_id, member
+    the desk finds it."""
+    try:
+        return join_set(
+            root.engine,
+            platform=PLATFORM,
+            tenant=TENANT,
+            tenant_name=TENANT_NAME,
+            name=args.set_name,
+            members=_names(args.members, "--members") if args.members else (),
+            protocol=lambda: _chosen_protocol(args, DEFAULT_PROTOCOL)[1],
+            protocol_chosen=bool(args.protocol or args.protocol_file),
+            space_id=f"console:{args.set_name}",
+        )
+    except NoSuchSet:
+        raise UsageError(
+            f"there is no set called {args.set_name!r}; make it by naming its members: "
+            "--members alice,bob,carol"
+        ) from None
+    except SetExists as exc:
+        raise UsageError(
+            f"set {args.set_name!r} exists already, with {exc.protocol}; "
+            "a protocol is chosen only for a new set"
+        ) from None
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.effective_database_url
-    upgrade(url)
+    Peerset.build(settings).close()  # building it brings the database up to date
     print("database is up to date")
     return 0
 

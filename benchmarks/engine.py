@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bot.app import Peerset
 from bot.clock import VirtualClock
 from bot.engine import SessionState, start, step
 from bot.engine.effects import Choice
@@ -59,11 +60,9 @@ from bot.engine.events import (
 from bot.protocol import EndRule, Protocol, Speaking, load_shipped
 from bot.protocol.model import TURN_TAKING
 from bot.schedule import parse_recurrence
-from bot.scheduler.runner import MeetingScheduler
 from bot.service import Delivery, Dispatcher, Receipt, SessionService
-from bot.service.calendar import Calendar, Leads
+from bot.service.calendar import Leads
 from bot.service.directory import ensure_set, ensure_tenant
-from bot.service.meetings import Meetings
 from bot.settings import Settings
 from bot.store import Meeting, SessionRecord, make_engine, session_factory, upgrade
 
@@ -301,8 +300,8 @@ def _bench_dispatch(engine: Any, clock: VirtualClock, database: str) -> None:
 
 def _bench_meetings(engine: Any, database: str) -> None:
     clock = VirtualClock(T0)
-    settings = Settings(scheduler_sync_seconds=86400.0)
-    calendar = Calendar(engine, clock, late_start=timedelta(minutes=15), check_in_days=7)
+    root = Peerset(Settings(scheduler_sync_seconds=86400.0), engine, clock)
+    calendar = root.calendar
     recurrence = parse_recurrence("weekly wed 18:30 Europe/London 90", T0.date())
     leads = Leads(rsvp_hours=48, reminder_hours=4, check_in_days=7)
     tenant_ids: list[int] = []
@@ -314,7 +313,7 @@ def _bench_meetings(engine: Any, database: str) -> None:
         ]
         tenant_ids.append(tenant.id)
     meetings = [calendar.add(set_id, recurrence, leads, MEMBERS[0]) for set_id in set_ids]
-    scheduler = MeetingScheduler(engine, clock, settings, stepped=True)
+    scheduler = root.meeting_scheduler(stepped=True)
     began = time.perf_counter()
     scheduler.start()  # the first sync: every set's jobs into the job store
     report(
@@ -324,7 +323,7 @@ def _bench_meetings(engine: Any, database: str) -> None:
         time.perf_counter() - began,
         "sets/s",
     )
-    answers = Meetings(engine, clock)
+    answers = root.meetings
     for meeting in meetings:
         for member in MEMBERS[:4]:
             answers.answer(tenant_ids[0], member, meeting.id, Choice.BRINGING)

@@ -1,7 +1,9 @@
-"""Settings, read from `PEERSET_*` environment variables and a `.env` file.
+"""Settings, read from environment variables and a `.env` file: Peerset's own (`PEERSET_*`), and
+Slack's and Discord's under the names their own documentation uses.
 
-`get_settings()` is the one way in. A bad value raises `SettingsError`, whose message is one line
-naming the environment variable, so a command-line entry point can print it instead of a traceback.
+`bot.app.load_settings()` is the one way in. A bad value raises `SettingsError`, whose message is
+one line naming the environment variable, so a command-line entry point can print it instead of a
+traceback; so does a missing platform token, from the platform settings' `check()`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -215,22 +217,98 @@ def env_var(field_name: str) -> str:
     return f"{ENV_PREFIX}{field_name.upper()}"
 
 
-def _one_line(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"])
-        name = env_var(field) if field else "settings"
-        message = error["msg"].removeprefix("Value error, ")
-        if name in message:
-            problems.append(message)
+class SlackSettings(BaseSettings):
+    """Slack's settings, under the names Slack's own documentation uses."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = Field(
+        None,
+        validation_alias="SLACK_BOT_TOKEN",
+        description="The bot token (`xoxb-...`) of a single workspace.",
+    )
+    app_token: str | None = Field(
+        None,
+        validation_alias="SLACK_APP_TOKEN",
+        description="The app-level token (`xapp-...`) for Socket Mode.",
+    )
+    signing_secret: str | None = Field(
+        None,
+        validation_alias="SLACK_SIGNING_SECRET",
+        description="Signs Slack's HTTP requests; needed in HTTP mode.",
+    )
+    client_id: str | None = Field(
+        None,
+        validation_alias="SLACK_CLIENT_ID",
+        description="For installing in many workspaces (OAuth), with SLACK_CLIENT_SECRET.",
+    )
+    client_secret: str | None = Field(
+        None,
+        validation_alias="SLACK_CLIENT_SECRET",
+        description="The OAuth client secret, with SLACK_CLIENT_ID.",
+    )
+    api_url: str = Field(
+        "https://slack.com/api/",
+        validation_alias="PEERSET_SLACK_API_URL",
+        description="Slack's Web API base URL, as slack_sdk's `base_url` takes it.",
+    )
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id or self.client_secret)
+
+    def check(self, *, http: bool) -> None:
+        """Raise SettingsError naming the first missing variable for this way of running."""
+        needed: list[tuple[str, str | None]] = []
+        if self.oauth:
+            if not http:
+                raise SettingsError(
+                    "SLACK_CLIENT_ID is set: installing in many workspaces needs HTTP mode "
+                    "(peerset run slack --http)"
+                )
+            needed += [
+                ("SLACK_CLIENT_ID", self.client_id),
+                ("SLACK_CLIENT_SECRET", self.client_secret),
+            ]
         else:
-            problems.append(f"{name}: {message}")
-    return "; ".join(problems)
+            needed.append(("SLACK_BOT_TOKEN", self.bot_token))
+        needed.append(
+            ("SLACK_SIGNING_SECRET", self.signing_secret)
+            if http
+            else ("SLACK_APP_TOKEN", self.app_token)
+        )
+        for name, value in needed:
+            if not value:
+                mode = "HTTP mode" if http else "Socket Mode"
+                raise SettingsError(
+                    f"{name} is not set; Peerset needs it to run on Slack in {mode}"
+                )
 
 
-def get_settings(**overrides: Any) -> Settings:
-    """Read the settings afresh from the environment and `.env` (keyword arguments win)."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise SettingsError(_one_line(exc)) from None
+class DiscordSettings(BaseSettings):
+    """Discord's settings."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    token: str | None = Field(
+        None,
+        validation_alias="DISCORD_TOKEN",
+        description="The bot's token, from the Developer Portal's Bot page.",
+    )
+    api_url: str = Field(
+        "https://discord.com/api/v10",
+        validation_alias="PEERSET_DISCORD_API_URL",
+        description="Discord's REST base URL, including the API version.",
+    )
+    gateway_url: str = Field(
+        "wss://gateway.discord.gg/",
+        validation_alias="PEERSET_DISCORD_GATEWAY_URL",
+        description="Discord's gateway (websocket) URL.",
+    )
+
+    def check(self) -> None:
+        if not self.token:
+            raise SettingsError(
+                "DISCORD_TOKEN is not set; copy the bot's token from the Developer Portal "
+                "(Applications → your app → Bot → Reset Token)"
+            )

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from adapters.discord.client import PeersetClient
 from adapters.discord.run import build
+from bot.app import Peerset, load_settings
 from bot.clock import Clock
-from bot.settings import get_settings
 from bot.store import ProcessedEvent
 from tests.discord_double import DiscordApiDouble
 
@@ -146,7 +146,8 @@ async def connected(
     system's if None), connected to `api` until the block ends; connecting again on the same
     `tmp_path` is a restart."""
     overrides = {"data_dir": tmp_path / "data", **(settings or {})}
-    client = build(get_settings(**overrides), clock, guild_ready_timeout=0.2)
+    root = Peerset.build(load_settings(**overrides), clock=clock)
+    client = build(root, guild_ready_timeout=0.2)
     task: asyncio.Task[None] | None = None
     try:
         await asyncio.wait_for(client.login(TOKEN), TIMEOUT)
@@ -159,3 +160,4 @@ async def connected(
         if task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, TIMEOUT)
+        root.close()

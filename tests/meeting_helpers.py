@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from bot.app import Peerset, load_settings
 from bot.clock import VirtualClock
 from bot.commands import parse
 from bot.engine.effects import Choice, Notice
@@ -20,8 +21,8 @@ from bot.scheduler.runner import SYNC_JOB
 from bot.service import Delivery, Dispatcher, Receipt, SessionService
 from bot.service.desk import Answer, Caller, Desk
 from bot.service.directory import ensure_set, ensure_tenant
-from bot.settings import Settings, get_settings
-from bot.store import Meeting, SessionRecord, make_engine, session_factory, upgrade
+from bot.settings import Settings
+from bot.store import Meeting, SessionRecord, session_factory
 from tests.service_helpers import RecordingPlatform
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -58,6 +59,7 @@ class NoticeBoard(RecordingPlatform):
 
 @dataclass
 class MeetingWorld:
+    root: Peerset
     engine: Engine
     clock: VirtualClock
     settings: Settings
@@ -148,7 +150,7 @@ class MeetingWorld:
 
     @contextmanager
     def scheduler(self) -> Iterator[MeetingScheduler]:
-        scheduler = MeetingScheduler(self.engine, self.clock, self.settings, stepped=True)
+        scheduler = self.root.meeting_scheduler(stepped=True)
         scheduler.start()
         try:
             yield scheduler
@@ -189,8 +191,10 @@ def make_world(
     start: datetime = START,
 ) -> MeetingWorld:
     """A migrated database with one set, "leaders", meeting in the channel `SPACE`."""
-    upgrade(url)
-    engine = make_engine(url)
+    clock = VirtualClock(start)
+    settings = load_settings(data_dir=tmp_path / "data", scheduler_sync_seconds=SYNC_SECONDS)
+    root = Peerset.build(settings, database_url=url, clock=clock)
+    engine = root.engine
     with session_factory(engine).begin() as db:
         tenant = ensure_tenant(db, PLATFORM, TENANT)
         peer_set = ensure_set(
@@ -198,16 +202,14 @@ def make_world(
         )
         peer_set.space_id = SPACE
         tenant_id, set_id = tenant.id, peer_set.id
-    clock = VirtualClock(start)
-    settings = get_settings(data_dir=tmp_path / "data", scheduler_sync_seconds=SYNC_SECONDS)
-    service = SessionService(engine, clock)
     board = NoticeBoard()
     return MeetingWorld(
+        root=root,
         engine=engine,
         clock=clock,
         settings=settings,
-        service=service,
-        desk=Desk(service, settings=settings),
+        service=root.service,
+        desk=root.desk,
         board=board,
         dispatcher=Dispatcher(engine, board, clock),
         tenant_id=tenant_id,

@@ -15,10 +15,10 @@ from typing import Any
 import aiohttp
 
 from adapters.slack.run import Running, start_http
-from adapters.slack.settings import SlackSettings
+from bot.app import Peerset, load_settings
 from bot.clock import Clock
 from bot.engine.effects import CHOICE_LABELS, Choice
-from bot.settings import get_settings
+from bot.settings import SlackSettings
 from tests.slack_double import SlackApiDouble
 from tests.slack_signing import (
     block_actions_body,
@@ -39,6 +39,7 @@ class SlackWorld:
     api: SlackApiDouble
     running: Running
     http: aiohttp.ClientSession
+    root: Peerset
 
     @property
     def url(self) -> str:
@@ -152,11 +153,11 @@ async def slack_world(
     **settings_overrides: Any,
 ) -> AsyncIterator[SlackWorld]:
     """The app and the double, on the system clock unless given another; `settings_overrides`
-    go to `get_settings` (e.g. `delivery_backoff_seconds=0.05`)."""
+    go to `load_settings` (e.g. `delivery_backoff_seconds=0.05`)."""
     with SlackApiDouble(team_id=TEAM) as api:
         for user in ("U1", "U2", "U3", "U4"):
             api.add_user(user, real_name=f"Member {user}")
-        settings = get_settings(
+        settings = load_settings(
             data_dir=tmp_path / "data", database_url=database_url, **settings_overrides
         )
         slack = SlackSettings.model_validate(
@@ -166,12 +167,13 @@ async def slack_world(
                 "PEERSET_SLACK_API_URL": api.base_url,
             }
         )
-        running = await start_http(settings, slack, host="127.0.0.1", port=0, clock=clock)
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield SlackWorld(api, running, http)
-        finally:
-            await running.close()
+        with Peerset.build(settings, clock=clock) as root:
+            running = await start_http(root, slack, host="127.0.0.1", port=0)
+            try:
+                async with aiohttp.ClientSession() as http:
+                    yield SlackWorld(api, running, http, root)
+            finally:
+                await running.close()
 
 
 def metadata_ids(messages: list[dict[str, Any]]) -> list[str]:

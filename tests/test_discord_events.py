@@ -24,9 +24,9 @@ from adapters.discord.components import (
     read_custom_id,
 )
 from adapters.discord.run import INTENTS_HELP, _serve, point_at
-from adapters.discord.settings import DiscordSettings
+from bot.app import Peerset, load_settings
 from bot.engine.effects import Choice
-from bot.settings import SettingsError, get_settings
+from bot.settings import DiscordSettings, SettingsError
 from bot.store import ActionItem, Member, OutboxEntry, ProcessedEvent, SessionRecord
 from tests.discord_double import DiscordApiDouble, Intents
 from tests.discord_harness import CHANNEL, TIMEOUT, TOKEN, DiscordWorld, discord_world, option, user
@@ -356,9 +356,9 @@ def test_without_the_privileged_intents_start_up_says_which_to_enable(
             )
             discord_settings.check()
             point_at(discord_settings)
-            settings = get_settings(data_dir=tmp_path / "data")
-            with pytest.raises(SettingsError) as refused:
-                await asyncio.wait_for(_serve(settings, discord_settings), 60)
+            root = Peerset.build(load_settings(data_dir=tmp_path / "data"))
+            with root, pytest.raises(SettingsError) as refused:
+                await asyncio.wait_for(_serve(root, discord_settings), 60)
             assert str(refused.value) == INTENTS_HELP
             # Peerset asked for both privileged intents it needs.
             asked = api.identified_intents

@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapters.discord.settings import DiscordSettings
 from adapters.slack.oauth import SCOPES
-from adapters.slack.settings import SlackSettings
 from bot.commands.table import markdown_table
-from bot.settings import Settings, env_var
+from bot.settings import DiscordSettings, Settings, SlackSettings, env_var
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

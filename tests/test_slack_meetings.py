@@ -214,7 +214,7 @@ def test_the_schedulers_rsvp_and_reminders_reach_slack_on_virtual_time(
         assert runtime.scheduler is None  # the test steps its own
         channel = await _circle(world)
         await _ask(world, "U1", "schedule add weekly tue 18:30 Europe/London 90", channel)
-        scheduler = MeetingScheduler(_engine(world), clock, runtime.desk.settings, stepped=True)
+        scheduler = world.root.meeting_scheduler(stepped=True)
         scheduler.start()
         try:
             # The RSVP, 48 hours before the first meeting.

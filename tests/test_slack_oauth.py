@@ -11,8 +11,8 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import func, select, table
 
 from adapters.slack.run import start_http
-from adapters.slack.settings import SlackSettings
-from bot.settings import SettingsError, get_settings
+from bot.app import Peerset, load_settings
+from bot.settings import SettingsError, SlackSettings
 from tests.slack_double import SlackApiDouble
 
 
@@ -33,9 +33,11 @@ def test_install_page_and_per_workspace_tokens(tmp_path: Path) -> None:
 
 
 async def _install(tmp_path: Path) -> None:
-    with SlackApiDouble(team_id="T0002") as api:
-        settings = get_settings(data_dir=tmp_path / "data")
-        running = await start_http(settings, _settings(api.base_url), port=0)
+    with (
+        SlackApiDouble(team_id="T0002") as api,
+        Peerset.build(load_settings(data_dir=tmp_path / "data")) as root,
+    ):
+        running = await start_http(root, _settings(api.base_url), port=0)
         try:
             async with aiohttp.ClientSession() as http:
                 url = f"http://127.0.0.1:{running.port}/slack/install"

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from adapters.slack.run import Connected, start_socket
-from adapters.slack.settings import SlackSettings
+from bot.app import Peerset, load_settings
 from bot.commands import USAGE
-from bot.settings import get_settings
+from bot.settings import SlackSettings
 from bot.store import ProcessedEvent, SessionRecord
 from tests.slack_double import SlackApiDouble
 from tests.slack_harness import metadata_ids
@@ -102,7 +102,7 @@ async def socket_world(tmp_path: Path) -> AsyncIterator[SocketWorld]:
     with SlackApiDouble(team_id=TEAM) as api:
         for user in ("U1", "U2", "U3"):
             api.add_user(user, real_name=f"Member {user}")
-        settings = get_settings(data_dir=tmp_path / "data")
+        root = Peerset.build(load_settings(data_dir=tmp_path / "data"))
         slack = SlackSettings.model_validate(
             {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -110,12 +110,13 @@ async def socket_world(tmp_path: Path) -> AsyncIterator[SocketWorld]:
                 "PEERSET_SLACK_API_URL": api.base_url,
             }
         )
-        connected = await asyncio.wait_for(start_socket(settings, slack), WAIT)
-        try:
-            yield SocketWorld(api, connected)
-        finally:
-            await asyncio.wait_for(connected.close(), WAIT)
-            assert api.open_sockets == 0
+        with root:
+            connected = await asyncio.wait_for(start_socket(root, slack), WAIT)
+            try:
+                yield SocketWorld(api, connected)
+            finally:
+                await asyncio.wait_for(connected.close(), WAIT)
+                assert api.open_sockets == 0
 
 
 async def _started(world: SocketWorld) -> tuple[str, str, int]:

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.settings import Settings, SettingsError, get_settings
+from bot.app import load_settings
+from bot.settings import Settings, SettingsError
 from bot.store import (
     ActionItem,
     Base,
@@ -320,7 +321,7 @@ def test_settings_default_to_sqlite_in_the_data_dir(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PEERSET_DATABASE_URL", raising=False)
     monkeypatch.setenv("PEERSET_DATA_DIR", str(tmp_path / "data"))
-    settings = get_settings()
+    settings = load_settings()
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'data' / 'peerset.db'}"
     assert settings.delivery_alert_attempts == 8
     assert all(field.description for field in Settings.model_fields.values())
@@ -332,7 +333,7 @@ def test_settings_read_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (tmp_path / ".env").write_text(
         "PEERSET_DATABASE_URL=postgres://bot:pw@db/peerset\nPEERSET_LOG_LEVEL=debug\nOTHER=1\n"
     )
-    settings = get_settings()
+    settings = load_settings()
     assert settings.effective_database_url == "postgresql+psycopg://bot:pw@db/peerset"
     assert settings.log_level == "DEBUG"
 
@@ -341,7 +342,7 @@ def test_settings_read_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_bad_database_url_is_one_clear_line(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEERSET_DATABASE_URL", url)
     with pytest.raises(SettingsError) as caught:
-        get_settings()
+        load_settings()
     message = str(caught.value)
     assert "PEERSET_DATABASE_URL" in message
     assert "\n" not in message

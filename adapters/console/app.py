@@ -15,22 +15,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import Engine
-
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.parse import HELP, Act, Help, Problem, Wait, parse_line
 from adapters.console.render import plain, stamp
-from bot.clock import Clock, SystemClock, VirtualClock
+from bot.app import Peerset
+from bot.clock import VirtualClock
 from bot.engine import SessionState
 from bot.engine.events import Tick
 from bot.engine.wording import names
 from bot.protocol import Protocol
 from bot.service import Dispatcher, SessionService
 from bot.service.desk import SpaceError
-from bot.service.directory import ensure_set, ensure_tenant
+from bot.service.directory import make_set
 from bot.service.dispatch import Hook
 from bot.settings import Settings
-from bot.store import make_engine, session_factory, upgrade
 
 PLATFORM = "console"
 # The console's one workspace: this computer.
@@ -58,23 +56,10 @@ def console_log(settings: Settings, url: str) -> Path:
 
 
 def console_dispatcher(
-    settings: Settings,
-    engine: Engine,
-    deliverer: ConsoleDeliverer,
-    clock: Clock,
-    hook: Hook | None = None,
+    root: Peerset, deliverer: ConsoleDeliverer, hook: Hook | None = None
 ) -> Dispatcher:
-    return Dispatcher(
-        engine,
-        deliverer,
-        clock,
-        backoff_seconds=settings.delivery_backoff_seconds,
-        backoff_max_seconds=settings.delivery_backoff_max_seconds,
-        warn_after_attempts=settings.delivery_alert_attempts,
-        lease_seconds=0,  # the console is the only worker on its sessions
-        hook=hook,
-        platform=PLATFORM,
-    )
+    # The console is the only worker on its sessions: nothing to lease an entry against.
+    return root.dispatcher(PLATFORM, deliverer, lease_seconds=0, hook=hook)
 
 
 class ConsoleSession:
@@ -160,7 +145,7 @@ class ConsoleApp(ConsoleSession):
 
     def __init__(
         self,
-        settings: Settings,
+        root: Peerset,
         *,
         protocol: Protocol,
         protocol_ref: str,
@@ -174,54 +159,47 @@ class ConsoleApp(ConsoleSession):
         fresh: bool = False,
     ) -> None:
         self.out, self.err, self.virtual = out, err, virtual
-        url = settings.effective_database_url
-        upgrade(url)
-        self.engine = make_engine(url)
-        with session_factory(self.engine).begin() as db:
-            tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
-            peer_set = ensure_set(
-                db,
-                tenant.id,
-                set_name or "console: " + ", ".join(members),
-                protocol_ref,
-                [(m, m) for m in members],
-                facilitator,
-            )
-            tenant_id, set_id = tenant.id, peer_set.id
-        resume = None if fresh else SessionService(self.engine, SystemClock()).unfinished(set_id)
-        resumed_state = SessionService(self.engine, SystemClock()).state(resume) if resume else None
-        self.clock: Clock
+        place = make_set(
+            root.engine,
+            platform=PLATFORM,
+            tenant=TENANT,
+            tenant_name=TENANT_NAME,
+            name=set_name or "console: " + ", ".join(members),
+            protocol=protocol_ref,
+            members=members,
+            facilitator=facilitator,
+        )
+        resume = None if fresh else root.service.unfinished(place.set_id)
+        resumed_state = root.service.state(resume) if resume else None
         if virtual:
+            # Virtual time goes on from where the resumed session left it.
             start = (
                 resumed_state.clock if resumed_state else datetime.now(UTC).replace(microsecond=0)
             )
-            self.clock = VirtualClock(start)
-        else:
-            self.clock = SystemClock()
-        self.service = SessionService(self.engine, self.clock)
+            root = root.with_clock(VirtualClock(start))
+        self.root = root
         if resume is not None and resumed_state is not None:
             self.session_id = resume
             self.err.write(f"Resuming session {resume}: {describe(resumed_state)}\n")
         else:
-            self.session_id = self.service.start_session(
-                tenant_id=tenant_id,
-                set_id=set_id,
+            self.session_id = root.service.start_session(
+                tenant_id=place.tenant_id,
+                set_id=place.set_id,
                 protocol=protocol,
                 members=members,
                 presenters=presenters,
                 facilitator=facilitator,
             )
-        started_at = self.service.state(self.session_id).started_at
-        self.deliverer = ConsoleDeliverer(out, console_log(settings, url), started_at)
+        started_at = root.service.state(self.session_id).started_at
+        self.deliverer = ConsoleDeliverer(
+            out, console_log(root.settings, root.database_url), started_at
+        )
+        fault_pause = root.settings.fault_pause
         dispatcher = console_dispatcher(
-            settings,
-            self.engine,
-            self.deliverer,
-            self.clock,
-            hook=_fault_hook(settings.fault_pause, self) if settings.fault_pause else None,
+            root, self.deliverer, hook=_fault_hook(fault_pause, self) if fault_pause else None
         )
         super().__init__(
-            self.service,
+            root.service,
             dispatcher,
             self.session_id,
             out=out,

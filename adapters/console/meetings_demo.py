@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
 from adapters.console.app import (
     PLATFORM,
     TENANT,
@@ -32,25 +30,17 @@ from adapters.console.app import (
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.demo import DemoError, play
 from adapters.console.render import plain
+from bot.app import Peerset
 from bot.clock import VirtualClock
 from bot.commands import parse
 from bot.engine.effects import CHOICE_LABELS, Choice
 from bot.protocol import Protocol
 from bot.schedule import WEEKDAYS
-from bot.scheduler.runner import SYNC_JOB, MeetingScheduler
-from bot.service import Dispatcher, SessionService
-from bot.service.desk import Answer, Caller, Desk
-from bot.service.directory import ensure_set, ensure_tenant
+from bot.scheduler.runner import SYNC_JOB
+from bot.service.desk import Answer, Caller
+from bot.service.directory import make_set
+from bot.service.overview import check_ins_sent, meeting_sessions, rsvps_asked
 from bot.settings import Settings
-from bot.store import (
-    ActionItem,
-    Meeting,
-    Member,
-    SessionRecord,
-    make_engine,
-    session_factory,
-    upgrade,
-)
 
 ZONE = "Europe/London"
 SPACE = "console:demo-meetings"
@@ -93,45 +83,41 @@ def play_meetings(
     url = f"sqlite:///{path}"
     for old in (path, console_log(settings, url)):
         old.unlink(missing_ok=True)
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        _Demo(settings, engine, url, protocol_ref, members, out, err).run(meetings, protocol)
-    finally:
-        engine.dispose()
+    # The scheduler's own upkeep runs daily here, so the demo steps from job to job.
+    settings = settings.model_copy(update={"scheduler_sync_seconds": 86400.0})
+    clock = VirtualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    with Peerset.build(settings, database_url=url, clock=clock) as root:
+        _Demo(root, clock, protocol_ref, members, out, err).run(meetings, protocol)
 
 
 class _Demo:
     def __init__(
         self,
-        settings: Settings,
-        engine: Engine,
-        url: str,
+        root: Peerset,
+        clock: VirtualClock,
         protocol_ref: str,
         members: tuple[str, ...],
         out: TextIO,
         err: TextIO,
     ) -> None:
-        self.engine, self.members, self.out, self.err = engine, members, out, err
-        self.clock = VirtualClock(datetime.now(UTC).replace(second=0, microsecond=0))
-        with session_factory(engine).begin() as db:
-            tenant = ensure_tenant(db, PLATFORM, TENANT, TENANT_NAME)
-            peer_set = ensure_set(
-                db, tenant.id, "demo: regular meetings", protocol_ref, [(m, m) for m in members]
-            )
-            peer_set.space_id = SPACE
-        # The scheduler's own upkeep runs daily here, so the demo steps from job to job.
-        settings = settings.model_copy(update={"scheduler_sync_seconds": 86400.0})
-        self.service = SessionService(engine, self.clock)
-        self.desk = Desk(self.service, settings.protocols_dir, settings)
+        self.root, self.clock, self.members, self.out, self.err = root, clock, members, out, err
+        self.set_id = make_set(
+            root.engine,
+            platform=PLATFORM,
+            tenant=TENANT,
+            tenant_name=TENANT_NAME,
+            name="demo: regular meetings",
+            protocol=protocol_ref,
+            members=members,
+            space_id=SPACE,
+        ).set_id
         self.stamper = _local_stamper(ZONE)
         deliverer = ConsoleDeliverer(
-            out, console_log(settings, url), self.clock.now(), stamper=self.stamper
+            out, console_log(root.settings, root.database_url), clock.now(), stamper=self.stamper
         )
-        self.dispatcher: Dispatcher = console_dispatcher(settings, engine, deliverer, self.clock)
-        self.scheduler = MeetingScheduler(engine, self.clock, settings, stepped=True)
+        self.dispatcher = console_dispatcher(root, deliverer)
+        self.scheduler = root.meeting_scheduler(stepped=True)
         self.seen = _Seen(set(), set(), set(), set())
-        self._db = session_factory(engine)
 
     def run(self, meetings: int, protocol: Protocol) -> None:
         day = WEEKDAYS[(self.clock.now() + timedelta(days=3)).weekday()]
@@ -165,33 +151,21 @@ class _Demo:
     # --- members answering --------------------------------------------------------------
 
     def _answer_rsvps(self) -> None:
-        with self._db() as db:
-            posted = db.scalars(
-                select(Meeting).where(Meeting.rsvp_posted_at.is_not(None)).order_by(Meeting.id)
-            ).all()
-        for meeting in posted:
-            if meeting.id not in self.seen.rsvps:
-                self.seen.rsvps.add(meeting.id)
-                script = RSVP_SCRIPT[(meeting.number - 1) % len(RSVP_SCRIPT)]
+        for meeting in rsvps_asked(self.root.engine, self.set_id):
+            script = RSVP_SCRIPT[(meeting.number - 1) % len(RSVP_SCRIPT)]
+            if meeting.meeting_id not in self.seen.rsvps:
+                self.seen.rsvps.add(meeting.meeting_id)
                 for index, choice in sorted(script.items()):
                     if index < len(self.members):
-                        self._press(self.members[index], choice, meeting.id)
-            if meeting.reminded_at is not None and meeting.id not in self.seen.reminders:
-                self.seen.reminders.add(meeting.id)
-                script = RSVP_SCRIPT[(meeting.number - 1) % len(RSVP_SCRIPT)]
+                        self._press(self.members[index], choice, meeting.meeting_id)
+            if meeting.reminded and meeting.meeting_id not in self.seen.reminders:
+                self.seen.reminders.add(meeting.meeting_id)
                 for index, member in enumerate(self.members):
                     if index not in script:
-                        self._press(member, Choice.GOING, meeting.id)
+                        self._press(member, Choice.GOING, meeting.meeting_id)
 
     def _answer_check_ins(self) -> None:
-        with self._db() as db:
-            pinged = db.execute(
-                select(ActionItem.id, Member.external_id)
-                .join(Member, Member.id == ActionItem.member_id)
-                .where(ActionItem.check_in_sent_at.is_not(None))
-                .order_by(ActionItem.id)
-            ).all()
-        for item_id, owner in pinged:
+        for item_id, owner in check_ins_sent(self.root.engine, self.set_id):
             if item_id in self.seen.check_ins:
                 continue
             choice, note = CHECK_INS[len(self.seen.check_ins) % len(CHECK_INS)]
@@ -200,18 +174,12 @@ class _Demo:
             self._say(owner, f"checkin {item_id} {words[choice]} {note}")
 
     def _play_sessions(self) -> None:
-        with self._db() as db:
-            opened = db.scalars(
-                select(SessionRecord.id)
-                .where(SessionRecord.meeting_id.is_not(None))
-                .order_by(SessionRecord.id)
-            ).all()
-        for session_id in opened:
+        for session_id in meeting_sessions(self.root.engine, self.set_id):
             if session_id in self.seen.sessions:
                 continue
             self.seen.sessions.add(session_id)
             session = ConsoleSession(
-                self.service,
+                self.root.service,
                 self.dispatcher,
                 session_id,
                 out=self.out,
@@ -226,11 +194,11 @@ class _Demo:
 
     def _press(self, member: str, choice: Choice, meeting_id: int) -> None:
         self._line(f"{member} presses [{CHOICE_LABELS[choice]}]")
-        self._reply(member, self.desk.choose(self._caller(member), choice, meeting_id))
+        self._reply(member, self.root.desk.choose(self._caller(member), choice, meeting_id))
 
     def _say(self, member: str, words: str) -> None:
         self._line(f"{member}: /peer {words}")
-        self._reply(member, self.desk.answer(parse(words), self._caller(member), NoSpaces()))
+        self._reply(member, self.root.desk.answer(parse(words), self._caller(member), NoSpaces()))
         self._deliver()
 
     def _reply(self, member: str, answer: Answer) -> None:

@@ -13,11 +13,8 @@ import yarl
 
 from adapters.discord.client import PLATFORM, PeersetClient
 from adapters.discord.deliver import DiscordDeliverer
-from adapters.discord.settings import DiscordSettings
-from bot.clock import Clock
-from bot.service.runtime import ChatRuntime
-from bot.settings import Settings, SettingsError
-from bot.store import make_engine, upgrade
+from bot.app import Peerset
+from bot.settings import DiscordSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +30,16 @@ def point_at(discord_settings: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(discord_settings.gateway_url)
 
 
-def build(settings: Settings, clock: Clock | None = None, **options: Any) -> PeersetClient:
-    """The client with its runtime; on the system clock unless given another (tests)."""
-    url = settings.effective_database_url
-    upgrade(url)
+def build(root: Peerset, **options: Any) -> PeersetClient:
+    """The client with its runtime, on Peerset's database and clock."""
     client = PeersetClient(**options)
-    deliverer = DiscordDeliverer(client)
-    client.attach(ChatRuntime(PLATFORM, settings, make_engine(url), deliverer, clock))
+    client.attach(root.runtime(PLATFORM, DiscordDeliverer(client)))
     return client
 
 
-async def _serve(
-    settings: Settings, discord_settings: DiscordSettings, clock: Clock | None = None
-) -> None:
+async def _serve(root: Peerset, discord_settings: DiscordSettings) -> None:
     assert discord_settings.token is not None
-    async with build(settings, clock) as client:
+    async with build(root) as client:
         try:
             await client.start(discord_settings.token)
         except discord.PrivilegedIntentsRequired:
@@ -58,8 +50,7 @@ async def _serve(
             ) from None
 
 
-def run(settings: Settings, clock: Clock | None = None) -> None:
-    discord_settings = DiscordSettings()
-    discord_settings.check()
+def run(root: Peerset, discord_settings: DiscordSettings) -> None:
+    """Connect to Discord until stopped; `discord_settings` checked already."""
     point_at(discord_settings)
-    asyncio.run(_serve(settings, discord_settings, clock))
+    asyncio.run(_serve(root, discord_settings))

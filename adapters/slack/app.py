@@ -21,7 +21,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import Engine
 
 from adapters.slack.blocks import (
     CHOICE_PREFIX,
@@ -40,13 +39,12 @@ from adapters.slack.inbound import (
     thread_message,
     who,
 )
-from adapters.slack.settings import SlackSettings
 from bot import commands
-from bot.clock import Clock
+from bot.app import Peerset
 from bot.engine.events import MessagePosted, RecordAction
 from bot.service.desk import Answer, Caller, SpaceError
 from bot.service.runtime import ChatRuntime
-from bot.settings import Settings
+from bot.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +107,13 @@ def _refusal(what: str, exc: SlackApiError) -> str:
 class SlackRuntime(ChatRuntime):
     """The shared runtime, with Slack's settings and its workspaces' Web API clients."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        slack: SlackSettings,
-        engine: Engine,
-        clients: ClientBook,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(PLATFORM, settings, engine, SlackDeliverer(clients), clock)
+    def __init__(self, root: Peerset, slack: SlackSettings, clients: ClientBook) -> None:
+        super().__init__(
+            PLATFORM,
+            desk=root.desk,
+            dispatcher=root.dispatcher(PLATFORM, SlackDeliverer(clients)),
+            scheduler=root.worker,
+        )
         self.slack = slack
         self.clients = clients
 

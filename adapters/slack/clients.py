@@ -8,10 +8,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.oauth.installation_store import InstallationStore
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from adapters.slack.settings import SlackSettings
-from bot.store import PeerSet, Tenant, session_factory
+from bot.service.directory import tenant_of_set
+from bot.settings import SlackSettings
 
 # Slack answers 429 with Retry-After; slack_sdk waits that long and tries again. A post that still
 # fails stays in Peerset's outbox and is retried with backoff.
@@ -24,7 +24,7 @@ class ClientBook:
     ) -> None:
         self.slack = slack
         self.installations = installations
-        self._sessions = session_factory(engine)
+        self.engine = engine
         self._clients: dict[str, WebClient] = {}
 
     def client(self, token: str) -> WebClient:
@@ -51,10 +51,4 @@ class ClientBook:
     def for_set(self, set_id: int) -> WebClient:
         """The client of the workspace a set belongs to: every delivery, a session's or a
         meeting notice's, belongs to a set."""
-        with self._sessions() as db:
-            team_id = db.scalars(
-                select(Tenant.external_id)
-                .join(PeerSet, PeerSet.tenant_id == Tenant.id)
-                .where(PeerSet.id == set_id)
-            ).one()
-        return self.for_team(team_id)
+        return self.for_team(tenant_of_set(self.engine, set_id))

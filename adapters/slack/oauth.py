@@ -19,7 +19,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
-from adapters.slack.settings import SlackSettings
+from bot.settings import SlackSettings
 
 # Everything the app does, and nothing more; the manifests ask for the same (a test checks).
 SCOPES = (

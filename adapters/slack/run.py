@@ -17,10 +17,8 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.app import SlackRuntime, build_app
 from adapters.slack.clients import ClientBook
 from adapters.slack.oauth import installation_stores
-from adapters.slack.settings import SlackSettings
-from bot.clock import Clock
-from bot.settings import Settings
-from bot.store import make_engine, upgrade
+from bot.app import Peerset
+from bot.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -64,31 +62,23 @@ class Connected:
         await self._pump
 
 
-def prepare(
-    settings: Settings, slack: SlackSettings, *, http: bool, clock: Clock | None = None
-) -> tuple[SlackRuntime, AsyncApp]:
-    """The runtime and the Bolt app; on the system clock unless given another (tests, demos)."""
+def prepare(root: Peerset, slack: SlackSettings, *, http: bool) -> tuple[SlackRuntime, AsyncApp]:
+    """The runtime and the Bolt app, on Peerset's database and clock."""
     slack.check(http=http)
-    url = settings.effective_database_url
-    upgrade(url)
-    engine = make_engine(url)
+    engine = root.engine
     sync_store, oauth_settings = installation_stores(slack, engine) if slack.oauth else (None, None)
-    runtime = SlackRuntime(settings, slack, engine, ClientBook(engine, slack, sync_store), clock)
+    runtime = SlackRuntime(root, slack, ClientBook(engine, slack, sync_store))
     return runtime, build_app(runtime, oauth_settings)
 
 
 async def start_http(
-    settings: Settings,
-    slack: SlackSettings,
-    host: str = "127.0.0.1",
-    port: int = 3000,
-    clock: Clock | None = None,
+    root: Peerset, slack: SlackSettings, host: str = "127.0.0.1", port: int = 3000
 ) -> Running:
-    runtime, app = prepare(settings, slack, http=True, clock=clock)
+    runtime, app = prepare(root, slack, http=True)
     web_app = app.web_app(path=EVENTS_PATH, port=port)
     web_app.middlewares.append(_refuse_malformed_timestamp)
     # A line for every request only when debugging: Slack sends many, and they say little.
-    debugging = settings.log_level == "DEBUG"
+    debugging = root.settings.log_level == "DEBUG"
     runner = web.AppRunner(web_app, access_log=access_logger if debugging else None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -110,19 +100,15 @@ async def _refuse_malformed_timestamp(request: web.Request, handler: Handler) ->
     return await handler(request)
 
 
-async def _serve_http(
-    settings: Settings, slack: SlackSettings, host: str, port: int, clock: Clock | None
-) -> None:
-    running = await start_http(settings, slack, host, port, clock)
+async def _serve_http(root: Peerset, slack: SlackSettings, host: str, port: int) -> None:
+    running = await start_http(root, slack, host, port)
     print(f"Peerset is listening for Slack on http://{host}:{running.port}{EVENTS_PATH}")
     await _until_signalled(running.stop)
     await running.close()
 
 
-async def start_socket(
-    settings: Settings, slack: SlackSettings, clock: Clock | None = None
-) -> Connected:
-    runtime, app = prepare(settings, slack, http=False, clock=clock)
+async def start_socket(root: Peerset, slack: SlackSettings) -> Connected:
+    runtime, app = prepare(root, slack, http=False)
     handler = AsyncSocketModeHandler(app, slack.app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     stop = asyncio.Event()
@@ -131,8 +117,8 @@ async def start_socket(
     return Connected(runtime, app, handler, stop, pump)
 
 
-async def _serve_socket(settings: Settings, slack: SlackSettings, clock: Clock | None) -> None:
-    connected = await start_socket(settings, slack, clock)
+async def _serve_socket(root: Peerset, slack: SlackSettings) -> None:
+    connected = await start_socket(root, slack)
     print("Peerset is connected to Slack in Socket Mode.")
     await _until_signalled(connected.stop)
     await connected.close()
@@ -146,12 +132,8 @@ async def _until_signalled(stop: asyncio.Event) -> None:
     await stop.wait()
 
 
-def run(
-    settings: Settings, *, http: bool, host: str, port: int, clock: Clock | None = None
-) -> None:
-    slack = SlackSettings()
+def run(root: Peerset, slack: SlackSettings, *, http: bool, host: str, port: int) -> None:
     if http:
-        asyncio.run(_serve_http(settings, slack, host, port, clock))
+        asyncio.run(_serve_http(root, slack, host, port))
     else:
-        slack.check(http=False)
-        asyncio.run(_serve_socket(settings, slack, clock))
+        asyncio.run(_serve_socket(root, slack))

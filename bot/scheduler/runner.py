@@ -97,6 +97,9 @@ class MeetingScheduler:
         clock: Clock,
         settings: Settings,
         *,
+        calendar: Calendar,
+        meetings: Meetings,
+        checkins: CheckIns,
         stepped: bool = False,
     ) -> None:
         use_clock(clock)
@@ -104,11 +107,9 @@ class MeetingScheduler:
         self.clock = clock
         self.late_start = timedelta(minutes=settings.late_start_minutes)
         self.sync_every = settings.scheduler_sync_seconds
-        self.calendar = Calendar(
-            engine, clock, late_start=self.late_start, check_in_days=settings.check_in_days
-        )
-        self.meetings = Meetings(engine, clock, settings.protocols_dir)
-        self.checkins = CheckIns(engine, clock)
+        self.calendar = calendar
+        self.meetings = meetings
+        self.checkins = checkins
         self._sessions = session_factory(engine)
         options: dict[str, Any] = {
             "jobstores": {"default": _JobStore(engine=engine, tablename=JOBS_TABLE)},

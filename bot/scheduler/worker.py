@@ -28,11 +28,14 @@ class SchedulerWorker:
         engine: Engine,
         clock: Clock,
         settings: Settings,
+        meeting_scheduler: Callable[[], MeetingScheduler],
         on_change: Callable[[bool], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.settings = settings
+        # Makes a scheduler each time this worker takes the lead.
+        self.meeting_scheduler = meeting_scheduler
         self.leadership: Leadership = leadership_for(engine, locked=settings.scheduler_lock)
         self.scheduler: MeetingScheduler | None = None
         self.leading = threading.Event()
@@ -85,7 +88,7 @@ class SchedulerWorker:
                 self._tell(False)
                 return
             log.info("this worker now schedules the meetings")
-            self.scheduler = MeetingScheduler(self.engine, self.clock, self.settings)
+            self.scheduler = self.meeting_scheduler()
             self.scheduler.start()
             self.leading.set()
             self._tell(True)

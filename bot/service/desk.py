@@ -83,21 +83,19 @@ class Desk:
     def __init__(
         self,
         service: SessionService,
+        *,
+        calendar: Calendar,
+        meetings: Meetings,
+        checkins: CheckIns,
+        settings: Settings,
         own_protocols: Path | None = None,
-        settings: Settings | None = None,
     ) -> None:
-        settings = settings or Settings()
         self.service = service
-        self.own_protocols = own_protocols
+        self.calendar = calendar
+        self.meetings = meetings
+        self.checkins = checkins
         self.settings = settings
-        self.calendar = Calendar(
-            service.engine,
-            service.clock,
-            late_start=timedelta(minutes=settings.late_start_minutes),
-            check_in_days=settings.check_in_days,
-        )
-        self.meetings = Meetings(service.engine, service.clock, own_protocols)
-        self.checkins = CheckIns(service.engine, service.clock)
+        self.own_protocols = own_protocols
         self._sessions = session_factory(service.engine)
 
     def answer(

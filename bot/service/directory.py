@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.store import Member, Membership, PeerSet, Tenant
+from bot.store import Member, Membership, PeerSet, Tenant, session_factory
+
+
+class NoSuchSet(LookupError):
+    """No set has that name, and no members were given to make it."""
+
+
+class SetExists(ValueError):
+    """A protocol was chosen for a set that exists already; `protocol` is the one it has."""
+
+    def __init__(self, protocol: str) -> None:
+        super().__init__(protocol)
+        self.protocol = protocol
+
+
+@dataclass(frozen=True, slots=True)
+class SetPlace:
+    """Where a set is: its workspace's row id, its own, and the space it meets in."""
+
+    tenant_id: int
+    set_id: int
+    space_id: str | None
+    members: tuple[str, ...]
 
 
 def ensure_tenant(db: Session, platform: str, external_id: str, name: str = "") -> Tenant:
@@ -113,3 +136,76 @@ def remove_member(db: Session, peer_set: PeerSet, external_id: str) -> bool:
     db.delete(membership)
     db.flush()
     return True
+
+
+def make_set(
+    engine: Engine,
+    *,
+    platform: str,
+    tenant: str,
+    tenant_name: str,
+    name: str,
+    protocol: str,
+    members: Sequence[str],
+    facilitator: str | None = None,
+    space_id: str | None = None,
+) -> SetPlace:
+    """The set called `name` in a workspace, made if new (with the workspace), with `members`
+    in it, meeting in `space_id` if given; one transaction."""
+    with session_factory(engine).begin() as db:
+        found = ensure_tenant(db, platform, tenant, tenant_name)
+        peer_set = ensure_set(db, found.id, name, protocol, [(m, m) for m in members], facilitator)
+        if space_id is not None:
+            peer_set.space_id = space_id
+        return SetPlace(
+            found.id, peer_set.id, peer_set.space_id, tuple(set_members(db, peer_set.id))
+        )
+
+
+def join_set(
+    engine: Engine,
+    *,
+    platform: str,
+    tenant: str,
+    tenant_name: str,
+    name: str,
+    members: Sequence[str],
+    protocol: Callable[[], str],
+    protocol_chosen: bool,
+    space_id: str,
+) -> SetPlace:
+    """The set called `name`, made with `members` (and the `protocol` reference, read only
+    then) if new, else with `members` added; a set meeting nowhere yet is given `space_id`.
+
+    Raises `NoSuchSet` for a new set without members, and `SetExists` when a protocol was chosen
+    for a set that has one already; then nothing changes.
+    """
+    with session_factory(engine).begin() as db:
+        found = ensure_tenant(db, platform, tenant, tenant_name)
+        peer_set = db.scalars(
+            select(PeerSet).where(PeerSet.tenant_id == found.id, PeerSet.name == name)
+        ).first()
+        if peer_set is None:
+            if not members:
+                raise NoSuchSet(name)
+            peer_set = ensure_set(db, found.id, name, protocol(), [(m, m) for m in members])
+        elif protocol_chosen:
+            raise SetExists(peer_set.protocol)
+        else:
+            for member in members:
+                add_member(db, peer_set, member, member)
+        if peer_set.space_id is None:
+            peer_set.space_id = space_id
+        return SetPlace(
+            found.id, peer_set.id, peer_set.space_id, tuple(set_members(db, peer_set.id))
+        )
+
+
+def tenant_of_set(engine: Engine, set_id: int) -> str:
+    """The platform's id of the workspace (or guild) a set belongs to."""
+    with session_factory(engine)() as db:
+        return db.scalars(
+            select(Tenant.external_id)
+            .join(PeerSet, PeerSet.tenant_id == Tenant.id)
+            .where(PeerSet.id == set_id)
+        ).one()

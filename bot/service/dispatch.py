@@ -76,6 +76,9 @@ class Deliverer(Protocol):
 # Called at "before" and "after" each platform delivery; lets a test stop the process there.
 Hook = Callable[[str, str], None]
 
+# How long a worker's claim on an outbox entry lasts before another worker may take it.
+LEASE_SECONDS = 120.0
+
 
 class Dispatcher:
     def __init__(
@@ -87,7 +90,7 @@ class Dispatcher:
         backoff_seconds: float = 1.0,
         backoff_max_seconds: float = 300.0,
         warn_after_attempts: int = 8,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = LEASE_SECONDS,
         hook: Hook | None = None,
         platform: str | None = None,
     ) -> None:

@@ -56,11 +56,17 @@ class Opened:
 
 
 class Meetings:
-    def __init__(self, engine: Engine, clock: Clock, own_protocols: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        sessions: SessionService,
+        own_protocols: Path | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.own_protocols = own_protocols
-        self.sessions = SessionService(engine, clock)
+        self.sessions = sessions
         self._sessions = session_factory(engine)
 
     # --- the scheduler's jobs -----------------------------------------------------------------

@@ -7,23 +7,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine
-
-from bot.clock import Clock, SystemClock
 from bot.engine.events import Event
-from bot.scheduler.worker import SchedulerWorker
 from bot.service.desk import Desk
 from bot.service.directory import ensure_tenant
-from bot.service.dispatch import Deliverer, Dispatcher
-from bot.service.sessions import SessionService
-from bot.settings import Settings
+from bot.service.dispatch import Dispatcher
 from bot.store import session_factory
 
 log = logging.getLogger(__name__)
 
 PUMP_SECONDS = 1.0
+
+
+class Background(Protocol):
+    """Work that runs beside a chat platform's in a thread of its own (the scheduler worker)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None:
+        """Stop, waiting for the thread to end."""
 
 
 class ChatRuntime:
@@ -33,29 +36,19 @@ class ChatRuntime:
     def __init__(
         self,
         platform: str,
-        settings: Settings,
-        engine: Engine,
-        deliverer: Deliverer,
-        clock: Clock | None = None,
+        *,
+        desk: Desk,
+        dispatcher: Dispatcher,
+        scheduler: Background | None = None,
     ) -> None:
         self.platform = platform
-        self.clock = clock or SystemClock()
-        self.service = SessionService(engine, self.clock)
-        self.desk = Desk(self.service, settings.protocols_dir, settings)
-        self.dispatcher = Dispatcher(
-            engine,
-            deliverer,
-            self.clock,
-            backoff_seconds=settings.delivery_backoff_seconds,
-            backoff_max_seconds=settings.delivery_backoff_max_seconds,
-            warn_after_attempts=settings.delivery_alert_attempts,
-            platform=platform,
-        )
-        # Every worker offers to schedule; exactly one at a time does (bot.scheduler.leader).
-        self.scheduler = (
-            SchedulerWorker(engine, self.clock, settings) if settings.scheduler else None
-        )
-        self._sessions = session_factory(engine)
+        self.desk = desk
+        self.service = desk.service
+        self.clock = self.service.clock
+        self.dispatcher = dispatcher
+        # Started and stopped with the pump, if this worker takes part in scheduling.
+        self.scheduler = scheduler
+        self._sessions = session_factory(self.service.engine)
         self._tenants: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
