@@ -31,7 +31,7 @@ from adapters.console.meetings_demo import play_meetings
 from adapters.console.render import plain
 from bot.app import Peerset, load_discord_settings, load_settings, load_slack_settings
 from bot.clock import FileClock, SystemClock
-from bot.commands import COMMAND_LINE, parse
+from bot.commands import COMMAND_LINE, TABLE, parse
 from bot.engine import SetupError
 from bot.engine.wording import group_size
 from bot.protocol import Protocol, ProtocolError, load_file, load_shipped, shipped_names
@@ -125,14 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_run_scheduler)
 
     schedule = commands.add_parser(
-        "schedule", help="a console set's regular meetings, as /peer schedule does them"
+        "schedule",
+        help="a console set's regular meetings, as /peer schedule does them",
+        # The same command table as /peer help, written the command line's way.
+        epilog="\n".join(
+            f"{spec.syntax(COMMAND_LINE)}: {spec.about}"
+            for spec in TABLE
+            if spec.path[0] == "schedule"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schedule.add_argument(
-        "words",
-        nargs="+",
-        metavar="WORDS",
-        help="add weekly tue 18:30 Europe/London 90 [rsvp 48h] [remind 4h] [checkin 7d] | "
-        "list | cancel | skip-next | move 2026-12-01 19:00",
+        "words", nargs="+", metavar="WORDS", help="what follows `schedule`, as listed below"
     )
     _set_options(schedule)
     schedule.set_defaults(handler=_schedule)

@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from adapters.cli import main
 from bot.clock import FileClock
+from bot.commands import TABLE
 from bot.protocol import shipped_names
 from bot.protocol.library import shipped_dir
 from bot.store import make_engine
@@ -231,3 +232,15 @@ def test_demo_meetings_checks_the_members_for_the_protocol(
         main(["demo", "--meetings", "2", "--protocol", "troika-consulting", "--members", "6"]) == 2
     )
     assert "troika-consulting is for 3 to 4 members; --members 6 asked" in capsys.readouterr().err
+
+
+def test_the_schedule_commands_help_comes_from_the_command_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["schedule", "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    for spec in TABLE:
+        if spec.path[0] == "schedule":
+            assert f"peerset {spec.name}" in shown and spec.about in shown
