@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store import Member, Membership, PeerSet, Tenant, session_factory
+
+Row = TypeVar("Row", Tenant, Member)
 
 
 class NoSuchSet(LookupError):
@@ -33,26 +37,39 @@ class SetPlace:
     members: tuple[str, ...]
 
 
+def _found_or_made(db: Session, query: Select[Any], make: Callable[[], Row]) -> Row:
+    """The row `query` finds, or one made now. Two requests seeing something new at the same
+    moment both try to make it: the loser's insert is undone (a savepoint) and it reads the
+    winner's."""
+    found: Row | None = db.scalars(query).first()
+    if found is not None:
+        return found
+    try:
+        with db.begin_nested():
+            made = make()
+            db.add(made)
+            db.flush()
+        return made
+    except IntegrityError:
+        winner: Row = db.scalars(query).one()
+        return winner
+
+
 def ensure_tenant(db: Session, platform: str, external_id: str, name: str = "") -> Tenant:
-    tenant = db.scalars(
-        select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id)
-    ).first()
-    if tenant is None:
-        tenant = Tenant(platform=platform, external_id=external_id, name=name)
-        db.add(tenant)
-        db.flush()
-    return tenant
+    return _found_or_made(
+        db,
+        select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id),
+        lambda: Tenant(platform=platform, external_id=external_id, name=name),
+    )
 
 
 def ensure_member(db: Session, tenant_id: int, external_id: str, display_name: str) -> Member:
-    member = db.scalars(
-        select(Member).where(Member.tenant_id == tenant_id, Member.external_id == external_id)
-    ).first()
-    if member is None:
-        member = Member(tenant_id=tenant_id, external_id=external_id, display_name=display_name)
-        db.add(member)
-        db.flush()
-    elif member.display_name != display_name:
+    member = _found_or_made(
+        db,
+        select(Member).where(Member.tenant_id == tenant_id, Member.external_id == external_id),
+        lambda: Member(tenant_id=tenant_id, external_id=external_id, display_name=display_name),
+    )
+    if member.display_name != display_name:
         member.display_name = display_name
     return member
 
