@@ -20,13 +20,14 @@ GENERAL = "CGENERAL"
 APP_LOGGER = "adapters.slack.app"
 
 
-def _help(world: SlackWorld, response_url: str | None = None) -> str:
+def _status(world: SlackWorld, response_url: str | None = None) -> str:
+    """`/peer status`: acked at once and answered at the response URL (it needs the database)."""
     return slash_command_body(
-        text="help",
+        text="status",
         user_id="U1",
         channel_id=GENERAL,
         team_id=TEAM,
-        response_url=response_url or f"{world.api.response_url_base}commands/help",
+        response_url=response_url or f"{world.api.response_url_base}commands/status",
     )
 
 
@@ -39,7 +40,7 @@ def test_a_timestamp_that_is_not_ascii_digits_is_refused_like_a_bad_signature(
 ) -> None:
     async def scenario() -> None:
         async with slack_world(tmp_path) as world:
-            body = _help(world)
+            body = _status(world)
             # Signed with that very timestamp: only the timestamp is wrong.
             headers = signed_headers(SECRET, body, timestamp=stamp)
             status, _ = await post(world.http, world.url, body, SECRET, extra_headers=headers)
@@ -136,8 +137,8 @@ def test_a_failed_answer_to_a_response_url_is_one_line_in_the_log(
                 world.api.add_response("response_url", {"error": "oops"}, status=500)
                 url = None
             else:
-                url = f"http://127.0.0.1:{_closed_port()}/response/commands/help"
-            status, _ = await post(world.http, world.url, _help(world, url), SECRET)
+                url = f"http://127.0.0.1:{_closed_port()}/response/commands/status"
+            status, _ = await post(world.http, world.url, _status(world, url), SECRET)
             assert status == 200
             await world.settle()
 
@@ -147,7 +148,7 @@ def test_a_failed_answer_to_a_response_url_is_one_line_in_the_log(
     assert len(told) == 1, [r.getMessage() for r in told]
     [record] = told
     assert record.name == APP_LOGGER
-    assert record.getMessage().startswith("could not answer /peer help: ")
+    assert record.getMessage().startswith("could not answer /peer status: ")
     assert record.exc_info is None
     if failure == "500":
         assert "500" in record.getMessage()
@@ -162,7 +163,7 @@ def test_the_access_log_is_written_only_when_debugging(
 ) -> None:
     async def scenario() -> None:
         async with slack_world(tmp_path, log_level=level) as world:
-            status, _ = await post(world.http, world.url, _help(world), SECRET)
+            status, _ = await post(world.http, world.url, _status(world), SECRET)
             assert status == 200
             await world.settle()
 

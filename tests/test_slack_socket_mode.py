@@ -152,7 +152,7 @@ def test_a_slash_command_is_acked_over_the_socket_and_answered_at_its_response_u
             await api.wait_for_async(lambda: client.last_ping_pong_time is not None, WAIT)
             assert api.socket_pings >= 1
 
-            ack, path = await world.command("U1", "help", GENERAL)
+            ack, path = await world.command("U1", "status", GENERAL)
             envelope = api.socket_envelopes[-1]
             assert envelope["type"] == "slash_commands"
             assert envelope["accepts_response_payload"] is True
@@ -160,13 +160,19 @@ def test_a_slash_command_is_acked_over_the_socket_and_answered_at_its_response_u
             assert ack == {"envelope_id": envelope["envelope_id"]}
             assert api.acks_for(envelope["envelope_id"]) == [ack]
             [answer] = world.responses(path)
-            assert answer["text"] == USAGE and answer["response_type"] == "ephemeral"
+            assert answer["text"].startswith("This channel has no set.")
+            assert answer["response_type"] == "ephemeral"
+
+            # Help needs no database: it is the ack's own payload.
+            ack, path = await world.command("U1", "help", GENERAL)
+            assert ack["payload"] == {"response_type": "ephemeral", "text": USAGE}
+            assert world.responses(path) == []
 
             # A word Peerset does not know is answered in the ack itself, nowhere else.
             ack, path = await world.command("U1", "dance", GENERAL)
             assert ack["envelope_id"] == api.socket_envelopes[-1]["envelope_id"]
             assert ack["payload"]["response_type"] == "ephemeral"
-            assert ack["payload"]["text"].startswith("I don't know `dance`.")
+            assert ack["payload"]["text"].startswith("I don't know `dance`; /peer help lists")
             assert world.responses(path) == []
 
             # The app token opened the socket; the bot token made every Web API call.
