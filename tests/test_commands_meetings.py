@@ -132,6 +132,11 @@ def test_each_command_reads_as_its_request(text: str, request_: object) -> None:
         ("extend 121", "`121` is not a whole number from 1 to 120"),
         ("start " + "a" * 300, "A protocol's name is at most 64"),
         ("set create team <@7> crew <@42>", "`crew` is not a member"),
+        (
+            "set create " + "n" * 81 + " <@7>",
+            "A set's name is at most 80 characters; this one has 81",
+        ),
+        ("extend 0005", "`0005` is not a whole number from 1 to 120"),
     ],
 )
 def test_each_wrong_input_says_what_is_right(text: str, says: str) -> None:

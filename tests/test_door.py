@@ -290,7 +290,7 @@ def test_no_peer_text_gets_a_server_error_or_the_internal_error_reply(
     st.one_of(st.integers(-5, 2**40).map(str), anything),
 )
 def test_no_button_value_gets_a_server_error_or_the_internal_error_reply(
-    running_slack: _Loop, action_id: str, value: str
+    running_slack: _Loop, caplog: pytest.LogCaptureFixture, action_id: str, value: str
 ) -> None:
     world = running_slack.world
     assert world is not None
@@ -307,6 +307,9 @@ def test_no_button_value_gets_a_server_error_or_the_internal_error_reply(
     running_slack.call(world.settle())
     assert status == 200, (status, answer)
     assert _sorry_said(world) == sorry
+    # Work handed on after the ack fails only into the log: none may have.
+    failures = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert failures == [], [r.getMessage() for r in failures]
 
 
 def test_a_real_bug_still_gets_the_internal_error_reply_and_a_traceback(

@@ -163,6 +163,15 @@ class PeersetClient(discord.Client):
             # A client holding a command list from before a deploy: not a fault of ours.
             name = " ".join([*error.parents, error.name])
             reply = f"I don't know `/{name}`; commands may be updating. `/peer help` lists them."
+        elif isinstance(error, app_commands.CommandSignatureMismatch):
+            name = error.command.qualified_name
+            reply = f"`/{name}` has changed; commands may be updating. Try again in a minute."
+        elif isinstance(error, app_commands.TransformerError):
+            # A value Discord's own picker would not offer, e.g. someone not in this server.
+            reply = (
+                f"`{str(error.value)[:40]}` is not something `/peer` takes there: "
+                "choose from what Discord offers (members of this server)."
+            )
         else:
             log.error("/peer failed", exc_info=error)
             reply = SORRY
@@ -237,7 +246,3 @@ def _meeting_place(interaction: discord.Interaction[Any]) -> str:
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
         return str(channel.parent_id)
     return str(interaction.channel_id)
-
-
-def _mentions(*members: discord.abc.User | None) -> str:
-    return "".join(f" <@{m.id}>" for m in members if m is not None)

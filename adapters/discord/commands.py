@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 
 from bot.commands import TABLE, Arg, Kind, Problem, Request, Spec, build, read_word
-from bot.commands.table import MAX_MEMBER_OPTIONS, MAX_PROTOCOL_NAME
+from bot.commands.table import MAX_MEMBER_OPTIONS, MAX_PROTOCOL_NAME, MAX_SET_NAME
 
 # Discord offers at most 25 choices to an option, typed or suggested.
 MAX_CHOICES = 25
@@ -130,6 +130,8 @@ def _options(arg: Arg) -> list[tuple[str, Any, bool]]:
             return [(arg.name, app_commands.Range[int, arg.lo, arg.hi], arg.required)]
         case Kind.PROTOCOL:
             return [(arg.name, app_commands.Range[str, 1, MAX_PROTOCOL_NAME], arg.required)]
+        case Kind.NAME:
+            return [(arg.name, app_commands.Range[str, 1, MAX_SET_NAME], arg.required)]
     return [(arg.name, str, arg.required)]
 
 

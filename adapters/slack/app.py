@@ -41,6 +41,7 @@ from adapters.slack.inbound import (
 )
 from bot import commands
 from bot.app import Peerset
+from bot.commands import whole_number
 from bot.engine.events import MessagePosted, RecordAction
 from bot.service.desk import Answer, Caller, SpaceError
 from bot.service.runtime import ChatRuntime
@@ -252,9 +253,12 @@ def build_app(runtime: SlackRuntime, oauth_settings: AsyncOAuthSettings | None =
                 response_action="errors", errors={"action": "Write the action you will take."}
             )
             return
+        session_id = whole_number(str(view.get("private_metadata") or ""))
         await ack()
+        if session_id is None:
+            log.warning("an action form came back without its session")
+            return
         team, user = who(body)
-        session_id = int(str(view.get("private_metadata") or "0"))
         key = f"slack:{team}:view:{view.get('id')}:{view.get('hash')}"
         runtime.spawn(runtime.step(team, session_id, RecordAction(user, text), key))
 

@@ -23,6 +23,8 @@ from bot.schedule import MAX_MINUTES, ORDINALS, WEEKDAY_NAMES, WEEKDAYS, When
 # Item numbers are database ids: a 32-bit signed integer holds every one.
 MAX_ITEM = 2**31 - 1
 MAX_PROTOCOL_NAME = 64
+# A set's name becomes its channel's name, which platforms cut at 80 characters.
+MAX_SET_NAME = 80
 # Discord offers at most 25 options to a command; five members fit beside the others.
 MAX_MEMBER_OPTIONS = 5
 CHECK_IN_WORDS = {"done": Choice.DONE, "in-progress": Choice.IN_PROGRESS, "stuck": Choice.STUCK}
@@ -121,6 +123,15 @@ def _schedule_add(values: Mapping[str, Any]) -> r.ScheduleAdd:
     )
 
 
+def _set_create(values: Mapping[str, Any]) -> r.SetCreate:
+    name = str(values["name"])
+    if len(name) > MAX_SET_NAME:
+        raise ValueError(
+            f"a set's name is at most {MAX_SET_NAME} characters; this one has {len(name)}"
+        )
+    return r.SetCreate(name, _members(values))
+
+
 def how_often(words: str) -> tuple[int, int | None]:
     """'weekly', 'every N weeks' or 'monthly ORDINAL' as (weeks, week of the month)."""
     parts = words.lower().split()
@@ -185,7 +196,7 @@ TABLE: tuple[Spec, ...] = (
         "A new set with its own private meeting place",
         "NAME @member ...",
         "set create circle <@U0NEWCOMER>",
-        lambda v: r.SetCreate(str(v["name"]), _members(v)),
+        _set_create,
         (
             Arg("name", Kind.NAME, "The set's name"),
             Arg("members", Kind.MEMBERS, "A member"),
@@ -400,5 +411,7 @@ def markdown_table() -> str:
     rows = ["| command | who may use it | what it does |", "| --- | --- | --- |"]
     for spec in TABLE:
         who = spec.who.value.replace("_", " ")
-        rows.append(f"| `{spec.syntax()}` | {who} | {spec.about} |")
+        # A bar ends a table cell even inside code, on GitHub too: it is escaped.
+        shown = spec.syntax().replace("|", "\\|")
+        rows.append(f"| `{shown}` | {who} | {spec.about} |")
     return "\n".join(rows)

@@ -39,7 +39,10 @@ def whole_number(word: str, hi: int = MAX_ITEM) -> int | None:
     """A number written in ASCII digits (a leading `#` allowed), from 1 to `hi`; None for
     anything else, a Unicode digit or a number too large for an id included."""
     found = _NUMBER.fullmatch(word)
-    number = int(found[1]) if found else 0
+    # No more digits than the largest number allowed has: no huge number reaches int().
+    if found is None or len(found[1]) > len(str(hi)):
+        return None
+    number = int(found[1])
     return number if 1 <= number <= hi else None
 
 
