@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.commands import USAGE
 from bot.protocol import shipped_names
-from bot.store import SessionRecord
+from bot.store import PeerSet, SessionRecord, session_factory
 from tests.slack_harness import SlackWorld, metadata_ids, slack_world
 
 GENERAL = "CGENERAL"
@@ -302,6 +302,14 @@ def test_start_outside_a_set(tmp_path: Path) -> None:
             "a new set: /peer start [PROTOCOL] @member @member ..."
         )
         assert world.api.calls_to("conversations.create") == []
+
+        # Too few for the protocol: refused before anything is made, on Slack or in Peerset.
+        refused = await _ask(world, "U1", "start <@U2>", GENERAL)
+        assert refused == "peer-mentoring-round is for 3 to 8 members; 2 named (U1 and U2)"
+        assert world.api.calls_to("conversations.create") == []
+        assert world.api.calls_to("conversations.invite") == []
+        with session_factory(world.running.runtime.service.engine)() as db:
+            assert db.scalars(select(PeerSet)).all() == []
 
         # Members named: a new set, its own private channel, and the session's thread there.
         assert await _ask(world, "U1", "start <@U2> <@U3>", GENERAL) == STARTING

@@ -78,7 +78,7 @@ def start(
     now: datetime,
 ) -> tuple[SessionState, Effects]:
     """Open a session: the first phase begins at `now`."""
-    _check_setup(protocol, members, presenters, facilitator)
+    check_setup(protocol, members, presenters, facilitator)
     state = SessionState(
         protocol=protocol,
         members=members,
@@ -142,12 +142,14 @@ def step(state: SessionState, event: Event, now: datetime) -> tuple[SessionState
 # --- setup -----------------------------------------------------------------------------------
 
 
-def _check_setup(
+def check_setup(
     protocol: Protocol,
     members: tuple[str, ...],
     presenters: tuple[str, ...],
     facilitator: str | None,
 ) -> None:
+    """Raise SetupError if a session of `protocol` cannot start with these people: a caller
+    checks this before making anything for the session."""
     size = protocol.group_size
     if any(not m.strip() for m in members):
         raise SetupError("a member's name is empty")

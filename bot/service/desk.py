@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import commands
-from bot.engine import SetupError
+from bot.engine import SetupError, check_setup
 from bot.engine.effects import RSVP_CHOICES, Choice, Nudge, NudgeReason
 from bot.engine.events import Command, FacilitatorCommand
 from bot.engine.state import SessionState, Status
@@ -358,9 +358,15 @@ class Desk:
     def _start_new_set(self, request: commands.Start, caller: Caller, spaces: Spaces) -> Answer:
         """`/peer start @member ...` outside a set: a set of the caller and those named, made
         for this session, with the caller presenting."""
-        # A protocol named wrongly is answered before anything is made for the session.
-        if request.protocol:
+        # A protocol named wrongly, or one the group does not fit, is answered before anything
+        # is made for the session: a refused start leaves no set and no channel behind.
+        protocol = (
             load_named(request.protocol, self.own_protocols)
+            if request.protocol
+            else load_setting(DEFAULT_PROTOCOL, self.own_protocols)
+        )
+        everyone = (caller.member, *[m for m in request.members if m != caller.member])
+        check_setup(protocol, everyone, (caller.member,), None)
         name = self._free_name(caller, f"peers {caller.member} {len(request.members) + 1}")
         made = self._create_set(name, request.members, caller, spaces)
         if not made.ok:
