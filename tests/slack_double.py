@@ -261,6 +261,9 @@ class SlackApiDouble(LoopbackServer):
         self._calls: list[Call] = []
         self._canned: dict[str, deque[_Canned]] = {}
         self._delays: dict[str, deque[float]] = {}
+        # Calls whose connection drops after Slack has done the work: (method, how many).
+        self._drops: dict[str, int] = {}
+        self.dropped: list[str] = []
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, _User] = {}
         self._views: dict[str, JsonDict] = {}
@@ -362,6 +365,12 @@ class SlackApiDouble(LoopbackServer):
         with self._lock:
             self._delays.setdefault(method, deque()).extend([seconds] * times)
 
+    def drop_after_store(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` are carried out (a post is stored) but the
+        connection drops before the answer: the caller cannot tell whether it worked."""
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + times
+
     async def _delay(self, method: str) -> None:
         with self._lock:
             queue = self._delays.get(method)
@@ -373,6 +382,7 @@ class SlackApiDouble(LoopbackServer):
         with self._lock:
             self._canned.clear()
             self._delays.clear()
+            self._drops.clear()
 
     # ------------------------------------------------------------------ seeding and inspecting
 
@@ -666,7 +676,13 @@ class SlackApiDouble(LoopbackServer):
             handler = self._handlers.get(method)
             if handler is None:
                 return self._respond(200, _error("unknown_method", req_method=method))
-            return self._respond(200, handler(args))
+            answer = handler(args)
+            if self._drops.get(method):
+                self._drops[method] -= 1
+                self.dropped.append(method)
+                if request.transport is not None:
+                    request.transport.close()
+            return self._respond(200, answer)
 
     def _respond(
         self, status: int, body: JsonDict, headers: Mapping[str, str] | None = None

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
 
@@ -32,10 +29,10 @@ class ClientBook:
             self._clients[token] = WebClient(
                 token=token,
                 base_url=self.slack.api_url,
-                retry_handlers=[
-                    RateLimitErrorRetryHandler(max_retry_count=RETRIES),
-                    ConnectionErrorRetryHandler(max_retry_count=RETRIES),
-                ],
+                # A rate-limited call was not carried out, so sending it again is safe. A dropped
+                # connection is not retried here: the post may have been stored, and only the
+                # outbox, which asks Slack first, may send it again.
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RETRIES)],
             )
         return self._clients[token]
 

@@ -209,14 +209,15 @@ class Dispatcher:
                 created_at=entry.created_at,
                 effect=effect_from_dict(entry.payload),
             )
-        found = self.deliverer.already_delivered(delivery) if maybe_sent else None
-        if found is not None:
-            log.info("effect %s had reached the platform already", delivery.effect_id)
-            self._mark_delivered(entry_id, now, found.thread_id)
-            return True
-        if self.hook:
-            self.hook("before", delivery.effect_id)
         try:
+            # Asking the platform can fail like delivering: the same backoff, never a lost pass.
+            found = self.deliverer.already_delivered(delivery) if maybe_sent else None
+            if found is not None:
+                log.info("effect %s had reached the platform already", delivery.effect_id)
+                self._mark_delivered(entry_id, now, found.thread_id)
+                return True
+            if self.hook:
+                self.hook("before", delivery.effect_id)
             receipt = self.deliverer.deliver(delivery)
         except Exception as exc:  # the platform said no: keep the entry and try again later
             self._mark_failed(entry_id, now, exc)
