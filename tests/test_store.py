@@ -87,7 +87,7 @@ def test_upgrade_twice_is_harmless(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            assert MigrationContext.configure(connection).get_current_revision() == "0004"
     finally:
         engine.dispose()
 

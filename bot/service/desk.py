@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol as Interface
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import commands
@@ -42,6 +43,7 @@ from bot.settings import Settings
 from bot.store import PeerSet, session_factory
 
 DEFAULT_PROTOCOL = "peer-mentoring-round"
+_ALREADY_RUNNING = "A session is already running in this set: /peer status shows where."
 
 
 class SpaceError(Exception):
@@ -385,22 +387,26 @@ class Desk:
         named = load_named(protocol_name, self.own_protocols) if protocol_name else None
         running = self.service.unfinished(peer_set.id)
         if running is not None:
-            return Answer(
-                "A session is already running in this set: /peer status shows where.",
-                ok=False,
-                session_id=running,
-            )
+            return Answer(_ALREADY_RUNNING, ok=False, session_id=running)
         protocol = named or load_setting(peer_set.protocol, self.own_protocols)
         with self._sessions() as db:
             members = tuple(set_members(db, peer_set.id))
-        session_id = self.service.start_session(
-            tenant_id=peer_set.tenant_id,
-            set_id=peer_set.id,
-            protocol=protocol,
-            members=members,
-            presenters=presenters,
-            event_key=caller.event_key,
-        )
+        try:
+            session_id = self.service.start_session(
+                tenant_id=peer_set.tenant_id,
+                set_id=peer_set.id,
+                protocol=protocol,
+                members=members,
+                presenters=presenters,
+                event_key=caller.event_key,
+            )
+        except IntegrityError:
+            # Another start won the race (one unfinished session a set): the same answer as
+            # when it came first.
+            running = self.service.unfinished(peer_set.id)
+            if running is None:
+                raise
+            return Answer(_ALREADY_RUNNING, ok=False, session_id=running)
         return Answer(f"{protocol.title} is starting in a new thread.", session_id=session_id)
 
     def _free_name(self, caller: Caller, base: str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import rota
@@ -178,6 +179,9 @@ class Meetings:
                 Post(PostKind.UPDATES, updates(db, peer_set.id, members, meeting)),
                 Post(PostKind.ROTA, rota_text),
             )
+            running = "a session is already running in this set; end it to meet as planned."
+            if self.sessions.unfinished_in(db, peer_set.id) is not None:
+                return self._call_off(db, meeting, running[:1].upper() + running[1:], now)
             try:
                 with db.begin_nested():
                     record = self.sessions.start_in(
@@ -194,6 +198,9 @@ class Meetings:
                     )
             except SetupError as exc:
                 return self._call_off(db, meeting, str(exc), now)
+            except IntegrityError:
+                # A session started in the set meanwhile (one unfinished session a set).
+                return self._call_off(db, meeting, running[:1].upper() + running[1:], now)
             ids = member_ids(db, peer_set.tenant_id)
             for member in presenters.chosen:
                 db.add(Turn(meeting_id=meeting.id, member_id=ids[member], role=PRESENTER))

@@ -190,14 +190,17 @@ class SessionService:
             return self._load(db, session_id)[1]
 
     def unfinished(self, set_id: int) -> int | None:
-        """The set's latest session that has not ended, if any."""
+        """The set's session that has not ended, if any (there is at most one)."""
         with self._sessions() as db:
-            return db.scalars(
-                select(SessionRecord.id)
-                .where(SessionRecord.set_id == set_id, SessionRecord.status != Status.ENDED)
-                .order_by(SessionRecord.id.desc())
-                .limit(1)
-            ).first()
+            return self.unfinished_in(db, set_id)
+
+    @staticmethod
+    def unfinished_in(db: Session, set_id: int) -> int | None:
+        return db.scalars(
+            select(SessionRecord.id).where(
+                SessionRecord.set_id == set_id, SessionRecord.status != Status.ENDED
+            )
+        ).first()
 
     def tenant_of(self, session_id: int) -> int | None:
         with self._sessions() as db:

@@ -19,15 +19,20 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.store.types import NullableJSON, UTCDateTime, utcnow
+
+# The partial unique index that keeps a set to one unfinished session (migration 0004).
+UNFINISHED_INDEX = "uq_sessions_one_unfinished_per_set"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -129,6 +134,16 @@ class SessionRecord(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read by SQLAlchemy)
+    # At most one unfinished session a set: two starts at once cannot both win.
+    __table_args__ = (
+        Index(
+            UNFINISHED_INDEX,
+            "set_id",
+            unique=True,
+            sqlite_where=text("status != 'ended'"),
+            postgresql_where=text("status != 'ended'"),
+        ),
+    )
 
 
 class ActionItem(Base):
