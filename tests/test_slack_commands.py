@@ -204,6 +204,45 @@ def test_set_create_refused_by_slack_names_the_problem(tmp_path: Path) -> None:
     _run(tmp_path, scenario)
 
 
+def test_two_set_creates_with_one_name_at_once_make_one_set_and_one_channel(
+    tmp_path: Path,
+) -> None:
+    async def scenario(world: SlackWorld) -> None:
+        before = len(world.api.calls_to("response_url"))
+        await asyncio.gather(
+            world.command("U1", "set create circle <@U2> <@U3>", GENERAL),
+            world.command("U2", "set create circle <@U3> <@U4>", GENERAL),
+        )
+        await world.settle()
+        answers = sorted(str(c.args["text"]) for c in world.api.calls_to("response_url")[before:])
+        assert len(answers) == 2
+        assert answers[0] == "A set called 'circle' exists already; choose another name."
+        assert answers[1].startswith("Set 'circle' is ready with")
+        assert len(world.api.calls_to("conversations.create")) == 1
+        with session_factory(world.running.runtime.service.engine)() as db:
+            [made] = db.scalars(select(PeerSet)).all()
+            assert made.space_id is not None
+
+    _run(tmp_path, scenario)
+
+
+def test_a_set_slack_would_not_make_a_channel_for_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    async def scenario(world: SlackWorld) -> None:
+        world.api.error_next("conversations.create", "restricted_action")
+        answer = await _ask(world, "U1", "set create circle <@U2> <@U3>", GENERAL)
+        assert "restricted_action" in answer
+        with session_factory(world.running.runtime.service.engine)() as db:
+            assert db.scalars(select(PeerSet)).all() == []
+        # The name is free again.
+        assert (await _ask(world, "U1", "set create circle <@U2> <@U3>", GENERAL)).startswith(
+            "Set 'circle' is ready"
+        )
+
+    _run(tmp_path, scenario)
+
+
 def test_set_add_and_remove_change_the_sets_channel(tmp_path: Path) -> None:
     async def scenario(world: SlackWorld) -> None:
         channel = await _circle(world)

@@ -30,7 +30,8 @@ from bot.service.calendar import Calendar, CalendarError, Leads, recurrence_of
 from bot.service.checkins import CheckInError, CheckIns
 from bot.service.directory import (
     add_member,
-    ensure_set,
+    claim_set,
+    drop_set,
     ensure_tenant,
     remove_member,
     set_in_space,
@@ -243,25 +244,32 @@ class Desk:
         self, name: str, members: Sequence[str], caller: Caller, spaces: Spaces
     ) -> Answer:
         everyone = [caller.member, *[m for m in members if m != caller.member]]
-        with self._sessions() as db:
-            tenant = ensure_tenant(db, caller.platform, caller.tenant)
-            db.commit()
-            if _set_by_name(db, tenant.id, name) is not None:
-                return Answer(
-                    f"A set called {name!r} exists already; choose another name.", ok=False
-                )
-        space_id = spaces.create(space_name(name), everyone)
+        taken = Answer(f"A set called {name!r} exists already; choose another name.", ok=False)
+        # The name is claimed before the platform makes anything: of two requests for one name
+        # one wins, and the other leaves no channel behind.
         with self._sessions.begin() as db:
             tenant = ensure_tenant(db, caller.platform, caller.tenant)
-            there = set_in_space(db, tenant.id, space_id)
-            if there is not None:
-                return Answer(
-                    f"This channel already has a set, {there.name!r}; make the new set in "
-                    "another channel.",
-                    ok=False,
-                )
-            peer_set = ensure_set(db, tenant.id, name, DEFAULT_PROTOCOL, [(m, m) for m in everyone])
-            peer_set.space_id = space_id
+            claimed = claim_set(db, tenant.id, name, DEFAULT_PROTOCOL, [(m, m) for m in everyone])
+            if claimed is None:
+                return taken
+            tenant_id, set_id = tenant.id, claimed.id
+        try:
+            space_id = spaces.create(space_name(name), everyone)
+        except Exception:  # refused or failed: the claimed name is freed, then the answer
+            drop_set(self.service.engine, set_id)
+            raise
+        with self._sessions.begin() as db:
+            there = set_in_space(db, tenant_id, space_id)
+            peer_set = db.get(PeerSet, set_id)
+            if there is None and peer_set is not None:
+                peer_set.space_id = space_id
+        if there is not None:
+            drop_set(self.service.engine, set_id)
+            return Answer(
+                f"This channel already has a set, {there.name!r}; make the new set in "
+                "another channel.",
+                ok=False,
+            )
         return Answer(
             f"Set {name!r} is ready with {names(everyone)}; it meets in <#{space_id}>. "
             "Start a session there with /peer start."

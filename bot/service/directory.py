@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,28 @@ def ensure_set(
             db.add(Membership(set_id=peer_set.id, member_id=member.id, role=role))
     db.flush()
     return peer_set
+
+
+def claim_set(
+    db: Session, tenant_id: int, name: str, protocol: str, members: Sequence[tuple[str, str]]
+) -> PeerSet | None:
+    """A new set called `name`, or None if the workspace has one by that name already (made
+    meanwhile by another request included: the name is unique, and the loser's insert is
+    undone)."""
+    try:
+        with db.begin_nested():
+            peer_set = PeerSet(tenant_id=tenant_id, name=name, protocol=protocol)
+            db.add(peer_set)
+            db.flush()
+    except IntegrityError:
+        return None
+    return ensure_set(db, tenant_id, name, protocol, members)
+
+
+def drop_set(engine: Engine, set_id: int) -> None:
+    """Remove a set that never came to be (its platform space could not be made)."""
+    with session_factory(engine).begin() as db:
+        db.execute(delete(PeerSet).where(PeerSet.id == set_id))
 
 
 def member_ids(db: Session, tenant_id: int) -> dict[str, int]:
