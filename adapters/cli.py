@@ -343,6 +343,7 @@ def _run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         pause = FILE_CLOCK_PUMP_SECONDS if isinstance(root.clock, FileClock) else PUMP_SECONDS
+        runtime.take_back_claims()
         worker.start()
         try:
             while not stop.is_set():

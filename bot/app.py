@@ -19,7 +19,7 @@ from bot.scheduler import MeetingScheduler, SchedulerWorker
 from bot.service.calendar import Calendar
 from bot.service.checkins import CheckIns
 from bot.service.desk import Desk
-from bot.service.dispatch import LEASE_SECONDS, Deliverer, Dispatcher, Hook
+from bot.service.dispatch import Deliverer, Dispatcher, Hook
 from bot.service.meetings import Meetings
 from bot.service.runtime import ChatRuntime
 from bot.service.sessions import SessionService
@@ -143,7 +143,7 @@ class Peerset:
         platform: str,
         deliverer: Deliverer,
         *,
-        lease_seconds: float = LEASE_SECONDS,
+        lease_seconds: float | None = None,
         hook: Hook | None = None,
     ) -> Dispatcher:
         """The outbox's delivery to one platform, backing off as the settings say."""
@@ -154,9 +154,12 @@ class Peerset:
             backoff_seconds=self.settings.delivery_backoff_seconds,
             backoff_max_seconds=self.settings.delivery_backoff_max_seconds,
             warn_after_attempts=self.settings.delivery_alert_attempts,
-            lease_seconds=lease_seconds,
+            lease_seconds=(
+                self.settings.delivery_lease_seconds if lease_seconds is None else lease_seconds
+            ),
             hook=hook,
             platform=platform,
+            worker_id=self.settings.worker_id,
         )
 
     def runtime(self, platform: str, deliverer: Deliverer) -> ChatRuntime:

@@ -8,6 +8,7 @@ traceback; so does a missing platform token, from the platform settings' `check(
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,6 +114,24 @@ class Settings(BaseSettings):
         default=300.0,
         gt=0,
         description="Longest wait between two delivery attempts, in seconds.",
+    )
+    delivery_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=600,
+        description=(
+            "How long a worker's claim on a message it is delivering lasts; after a crash "
+            "another worker takes the message up once the claim has run out."
+        ),
+    )
+    worker_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=200,
+        description=(
+            "This worker's stable name (default: the host name). A worker starting again "
+            "under the same name takes back at once what it was delivering when it stopped."
+        ),
     )
 
     scheduler: bool = Field(

@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands import Start
+from bot.engine import start
 from bot.engine.effects import Choice, NoticeKind
 from bot.protocol import load_shipped
 from bot.service.desk import Answer
-from bot.service.directory import ensure_set, ensure_tenant
 from bot.service.sessions import SessionService
 from bot.store import SessionRecord, make_engine, session_factory, upgrade
 from tests.meeting_helpers import MeetingWorld, NoSpaces, make_world
@@ -91,30 +92,56 @@ def test_the_migration_ends_all_but_each_sets_newest_unfinished_session(
 ) -> None:
     upgrade(db_url, "0003")
     engine = make_engine(db_url)
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    state, _ = start(load_shipped("peer-mentoring-round"), ("a", "b", "c"), now=now)
     try:
-        with session_factory(engine).begin() as db:
-            tenant = ensure_tenant(db, "console", "local")
-            sets = [
-                ensure_set(db, tenant.id, name, "peer-mentoring-round", [(m, m) for m in "abc"])
+        # Written as the schema of 0003 stood, with plain SQL.
+        with engine.begin() as connection:
+            tenant = connection.execute(
+                sa.text(
+                    "INSERT INTO tenants (platform, external_id, name, created_at) "
+                    "VALUES ('console', 'local', '', :now) RETURNING id"
+                ),
+                {"now": now},
+            ).scalar_one()
+            sets = {
+                name: connection.execute(
+                    sa.text(
+                        "INSERT INTO sets (tenant_id, name, protocol, facilitated, "
+                        "keep_transcripts, created_at) "
+                        "VALUES (:tenant, :name, 'peer-mentoring-round', false, false, :now) "
+                        "RETURNING id"
+                    ),
+                    {"tenant": tenant, "name": name, "now": now},
+                ).scalar_one()
                 for name in ("one", "two")
-            ]
-            ids = {s.name: s.id for s in sets}
-        service = SessionService(engine, _Clock())
-        protocol = load_shipped("peer-mentoring-round")
+            }
 
-        def begin(set_id: int) -> int:
-            return service.start_session(
-                tenant_id=tenant.id, set_id=set_id, protocol=protocol, members=("a", "b", "c")
-            )
+            def begin(set_id: int) -> int:
+                found: int = connection.execute(
+                    sa.insert(SessionRecord.__table__)
+                    .values(
+                        tenant_id=tenant,
+                        set_id=set_id,
+                        protocol_name="peer-mentoring-round",
+                        state=state.to_dict(),
+                        version=1,
+                        status="running",
+                        started_at=now,
+                    )
+                    .returning(SessionRecord.__table__.c.id)
+                ).scalar_one()
+                return found
 
-        old, older, newest = begin(ids["one"]), begin(ids["one"]), begin(ids["one"])
-        alone = begin(ids["two"])
+            old, older, newest = begin(sets["one"]), begin(sets["one"]), begin(sets["one"])
+            alone = begin(sets["two"])
         upgrade(db_url)
+        service = SessionService(engine, _Clock())
         assert service.state(old).ended and service.state(older).ended
         assert not service.state(newest).ended and not service.state(alone).ended
-        assert service.unfinished(ids["one"]) == newest
-        with pytest.raises(IntegrityError):
-            begin(ids["one"])
+        assert service.unfinished(sets["one"]) == newest
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            begin(sets["one"])
     finally:
         engine.dispose()
 

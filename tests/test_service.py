@@ -146,6 +146,35 @@ def test_an_effect_that_reached_the_platform_before_a_crash_is_not_sent_again(
     assert restarted.pending() == 0
 
 
+def test_a_worker_restarted_under_its_own_name_takes_back_its_claims_at_once(
+    db_url: str,
+) -> None:
+    world = make_world(db_url)
+    world.start()
+
+    class CrashAfterSending(RecordingPlatform):
+        def deliver(self, delivery):  # type: ignore[no-untyped-def]
+            super().deliver(delivery)
+            raise SystemExit("the worker died after the platform accepted the post")
+
+    platform = CrashAfterSending()
+    dying = Dispatcher(world.engine, platform, world.clock, worker_id="worker-a")
+    with pytest.raises(SystemExit):
+        dying.deliver_pending()
+    # Another worker must wait out the claim's lease: nothing is due for it yet.
+    other = Dispatcher(world.engine, _Honest(platform), world.clock, worker_id="worker-b")
+    assert other.take_back_claims() == 0
+    assert other.deliver_pending() == 0
+    # The same worker, started again, takes its claim back at once (same moment, no lease
+    # waited out), asks the platform first, and sends nothing twice.
+    restarted = Dispatcher(world.engine, _Honest(platform), world.clock, worker_id="worker-a")
+    assert restarted.take_back_claims() == 1
+    assert restarted.deliver_pending() > 0
+    ids = [effect_id for effect_id, _ in platform.delivered]
+    assert len(ids) == len(set(ids))
+    assert restarted.pending() == 0
+
+
 class _Honest:
     """The same platform, without the crash."""
 

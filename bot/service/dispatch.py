@@ -77,7 +77,7 @@ class Deliverer(Protocol):
 Hook = Callable[[str, str], None]
 
 # How long a worker's claim on an outbox entry lasts before another worker may take it.
-LEASE_SECONDS = 120.0
+LEASE_SECONDS = 15.0
 
 
 class Dispatcher:
@@ -93,6 +93,7 @@ class Dispatcher:
         lease_seconds: float = LEASE_SECONDS,
         hook: Hook | None = None,
         platform: str | None = None,
+        worker_id: str = "",
     ) -> None:
         self.engine = engine
         self.deliverer = deliverer
@@ -104,11 +105,29 @@ class Dispatcher:
         self.hook = hook
         # Deliver only this platform's entries: workers of several platforms may share a database.
         self.platform = platform
+        self.worker_id = worker_id
         self._sessions = session_factory(engine)
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.backoff_seconds * 2 ** max(attempts - 1, 0)
         return timedelta(seconds=min(seconds, self.backoff_max_seconds))
+
+    def take_back_claims(self) -> int:
+        """At start: what this worker (by its stable id) had claimed when it stopped is due
+        again now, not when its lease runs out. Returns how many entries."""
+        if not self.worker_id:
+            return 0
+        with self._sessions.begin() as db:
+            taken = db.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.claimed_by == self.worker_id,
+                    OutboxEntry.delivered_at.is_(None),
+                )
+                .values(next_attempt_at=self.clock.now(), claimed_by=None)
+                .execution_options(synchronize_session=False)
+            )
+            return int(taken.rowcount)  # type: ignore[attr-defined]
 
     def pending(self) -> int:
         with self._sessions() as db:
@@ -183,6 +202,7 @@ class Dispatcher:
                 .values(
                     attempts=OutboxEntry.attempts + 1,
                     next_attempt_at=now + timedelta(seconds=self.lease_seconds),
+                    claimed_by=self.worker_id or None,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -234,6 +254,7 @@ class Dispatcher:
                 entry.delivered_at = now
                 entry.payload = None  # erased: member text lives here only in transit
                 entry.last_error = None
+                entry.claimed_by = None
                 record = db.get(SessionRecord, entry.session_id) if entry.session_id else None
                 if thread_id is not None and record is not None and record.thread_id is None:
                     record.thread_id = thread_id
@@ -245,6 +266,7 @@ class Dispatcher:
                 return
             entry.last_error = f"{type(exc).__name__}: {exc}"[:1000]
             entry.next_attempt_at = now + self.backoff(entry.attempts)
+            entry.claimed_by = None
             level = logging.ERROR if entry.attempts >= self.warn_after_attempts else logging.WARNING
             log.log(
                 level,

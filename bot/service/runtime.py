@@ -107,6 +107,12 @@ class ChatRuntime:
         if self._wake is not None:
             self._wake.set()
 
+    def take_back_claims(self) -> None:
+        """What this worker was delivering when it last stopped is due again at once."""
+        taken = self.dispatcher.take_back_claims()
+        if taken:
+            log.info("took back %s deliveries this worker had claimed before it stopped", taken)
+
     def pump_once(self) -> int:
         self.service.fire_due()
         return self.dispatcher.deliver_pending()
@@ -115,6 +121,7 @@ class ChatRuntime:
         """Fire due deadlines and deliver the outbox until `stop`, at once when woken; meanwhile
         offer to schedule meetings."""
         self._wake = asyncio.Event()
+        await asyncio.to_thread(self.take_back_claims)
         if self.scheduler is not None:
             self.scheduler.start()
         try:

@@ -202,6 +202,9 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The worker delivering it now (`PEERSET_WORKER_ID`), so that worker, restarted, takes it
+    # back at once instead of waiting out its own lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Schedule(Base):

@@ -1,5 +1,6 @@
 """At most one unfinished session per set, as a partial unique index. Where a set has several
 already, all but its newest are ended first (in their stored state too), so the index can be made.
+And each outbox entry names the worker that claimed it.
 
 Revision ID: 0004
 Revises: 0003
@@ -63,6 +64,9 @@ def upgrade() -> None:
         postgresql_where=UNFINISHED,
     )
 
+    op.add_column("outbox", sa.Column("claimed_by", sa.String(200), nullable=True))
+
 
 def downgrade() -> None:
+    op.drop_column("outbox", "claimed_by")
     op.drop_index(INDEX, table_name="sessions")
