@@ -57,8 +57,15 @@ class Balance:
     seconds: float = 0.0
 
 
+class _Memo:
+    """What a state keeps beside its fields: never compared, shown or stored."""
+
+    __slots__ = ("_plan",)
+    _plan: tuple[Slot, ...]
+
+
 @dataclass(frozen=True, slots=True)
-class SessionState:
+class SessionState(_Memo):
     protocol: Protocol
     members: tuple[str, ...]
     presenters: tuple[str, ...]
@@ -89,7 +96,13 @@ class SessionState:
 
     @property
     def slots(self) -> tuple[Slot, ...]:
-        return plan(self.protocol, self.presenters)
+        # Worked out once per value: phase, presenter and slot are read many times in a step.
+        try:
+            return self._plan
+        except AttributeError:
+            slots = plan(self.protocol, self.presenters)
+            object.__setattr__(self, "_plan", slots)
+            return slots
 
     @property
     def slot(self) -> Slot:
@@ -139,7 +152,10 @@ class SessionState:
         return min(times) if times else None
 
     def evolve(self, **changes: Any) -> SessionState:
-        return replace(self, **changes)
+        new = replace(self, **changes)
+        if "protocol" not in changes and "presenters" not in changes and hasattr(self, "_plan"):
+            object.__setattr__(new, "_plan", self._plan)  # the same phases: no need to plan again
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
