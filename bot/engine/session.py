@@ -66,7 +66,7 @@ def move(state: SessionState, status: Status, **changes: object) -> SessionState
     """The state with its status moved to `status`, as `STATUS_MOVES` allows, and `changes`."""
     if status not in STATUS_MOVES[state.status]:
         raise EngineBug(f"a session cannot move from {state.status} to {status}")
-    return state.evolve(status=status, **changes)
+    return state.draft(status=status, **changes)
 
 
 def start(
@@ -95,7 +95,7 @@ def start(
         OpenSpace(title=protocol.title, members=members),
         Post(PostKind.SESSION_STARTED, wording.session_started(state)),
     ]
-    return _enter(state, 0, now, fx), fx
+    return _enter(state, 0, now, fx).seal(), fx
 
 
 def step(state: SessionState, event: Event, now: datetime) -> tuple[SessionState, Effects]:
@@ -135,8 +135,8 @@ def step(state: SessionState, event: Event, now: datetime) -> tuple[SessionState
         and actor not in new.took_part
         and not isinstance(event, (MemberJoined, MemberLeft))
     ):
-        new = new.evolve(took_part=new.took_part + (actor,))
-    return new.evolve(clock=now), fx
+        new = new.draft(took_part=new.took_part + (actor,))
+    return new.draft(clock=now).seal(), fx
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _enter(state: SessionState, index: int, now: datetime, fx: Effects) -> Sessi
     deadline = None
     if EndRule.TIMER in phase.ends_by and phase.minutes is not None:
         deadline = now + timedelta(minutes=phase.minutes)
-    state = state.evolve(
+    state = state.draft(
         index=index,
         phase_started=now,
         phase_deadline=deadline,
@@ -241,7 +241,7 @@ def _return_notes(state: SessionState, fx: Effects) -> SessionState:
         fx.append(
             Nudge(state.presenter, NudgeReason.NOTES_RETURNED, wording.notes_returned(state.notes))
         )
-    return state.evolve(notes=())
+    return state.draft(notes=())
 
 
 def _advance_turn(state: SessionState, now: datetime, fx: Effects) -> SessionState:
@@ -258,7 +258,7 @@ def _advance_turn(state: SessionState, now: datetime, fx: Effects) -> SessionSta
             queue = peers  # the turn order rotates again until the phase ends another way
     member, rest = queue[0], queue[1:]
     limit = state.phase.turn_minutes
-    state = state.evolve(
+    state = state.draft(
         turn=member,
         turn_started=now,
         turn_deadline=now + timedelta(minutes=limit) if limit else None,
@@ -287,7 +287,7 @@ def _end_turn(state: SessionState, now: datetime, fx: Effects, reason: str) -> S
     counted = reason not in ("pass", "skip", "left")
     state = _credit(state, member, turns=1 if counted else 0, seconds=held)
     passed = state.passed + (member,) if reason in ("pass", "skip") else state.passed
-    state = state.evolve(
+    state = state.draft(
         turn=None,
         turn_started=None,
         turn_deadline=None,
@@ -359,7 +359,7 @@ def _credit(
     balance = dict(state.balance)
     old = balance.get(member, Balance())
     balance[member] = Balance(old.turns + turns, old.words + words, old.seconds + seconds)
-    return state.evolve(balance=balance)
+    return state.draft(balance=balance)
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -385,10 +385,10 @@ def _on_message(
         if marker is not None:
             _nudge(fx, member, wording.advice(state, marker), NudgeReason.ADVICE)
     elif verdict is Verdict.LISTENING:
-        state = state.evolve(notes=state.notes + (event.text,))
+        state = state.draft(notes=state.notes + (event.text,))
         if not state.notes_told:
             _nudge(fx, member, wording.listening(state), NudgeReason.SILENT_LISTENING)
-            state = state.evolve(notes_told=True)
+            state = state.draft(notes_told=True)
     elif verdict is Verdict.SILENCE:
         _nudge(fx, member, wording.silence(state), NudgeReason.SILENCE)
     elif verdict is Verdict.OUT_OF_TURN:
@@ -448,7 +448,7 @@ def _on_agree(state: SessionState, member: str, now: datetime, fx: Effects) -> S
         _nudge(fx, member, "You have agreed already; thank you.")
         return state
     agreed = state.agreed + (member,)
-    state = state.evolve(agreed=agreed)
+    state = state.draft(agreed=agreed)
     present = [m for m in state.members if m in agreed]
     fx.append(
         Post(
@@ -488,7 +488,7 @@ def _on_action(state: SessionState, event: RecordAction, fx: Effects) -> Session
         Post(PostKind.ACTION_RECORDED, f"{at(member)} recorded an action item.", member=member)
     )
     _nudge(fx, member, f"Recorded your action item: {text}", NudgeReason.ACTION_RECORDED)
-    return state.evolve(actions=state.actions + ((member, text),))
+    return state.draft(actions=state.actions + ((member, text),))
 
 
 def _on_command(
@@ -537,7 +537,7 @@ def _extend(state: SessionState, member: str, minutes: int | None, fx: Effects) 
         _nudge(fx, member, f"{state.phase.title} has no time limit to extend.")
         return state
     more = timedelta(minutes=minutes)
-    state = state.evolve(
+    state = state.draft(
         phase_deadline=state.phase_deadline + more if state.phase_deadline else None,
         turn_deadline=state.turn_deadline + more if state.turn_deadline else None,
         phase_warned=False,
@@ -604,10 +604,10 @@ def _on_tick(state: SessionState, now: datetime, fx: Effects) -> SessionState:
         elif kind == "turn_deadline":
             state = _end_turn(state, at, fx, "timeout")
         elif kind == "phase_warn":
-            state = state.evolve(phase_warned=True)
+            state = state.draft(phase_warned=True)
             fx.append(Post(PostKind.WARNING, wording.warning_phase(state), phase=state.phase.id))
         else:
-            state = state.evolve(turn_warned=True)
+            state = state.draft(turn_warned=True)
             if state.turn is not None:
                 _nudge(fx, state.turn, wording.warning_turn(state), NudgeReason.TIME)
     raise EngineBug("a tick fired more deadlines than any session can have")
@@ -618,10 +618,10 @@ def _on_joined(state: SessionState, member: str, fx: Effects) -> SessionState:
         return state
     balance = dict(state.balance)
     balance.setdefault(member, Balance())
-    state = state.evolve(members=state.members + (member,), balance=balance)
+    state = state.draft(members=state.members + (member,), balance=balance)
     fx.append(Post(PostKind.MEMBERS, f"Welcome, {at(member)}.", member=member))
     if takes_turns(state) and state.turn is not None:
-        state = state.evolve(queue=state.queue + (member,))
+        state = state.draft(queue=state.queue + (member,))
     return state
 
 
@@ -632,7 +632,7 @@ def _on_left(state: SessionState, member: str, now: datetime, fx: Effects) -> Se
         now = state.paused_at  # while paused, the session's time stands still
     fx.append(Post(PostKind.MEMBERS, f"{at(member)} has left the session.", member=member))
     was_presenter = state.presenter == member
-    state = state.evolve(
+    state = state.draft(
         members=tuple(m for m in state.members if m != member),
         queue=tuple(m for m in state.queue if m != member),
         facilitator=None if state.facilitator == member else state.facilitator,

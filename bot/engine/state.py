@@ -8,9 +8,11 @@ restart resumes exactly where the session was.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from contextlib import suppress
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from bot.protocol.model import Phase, Protocol
@@ -57,8 +59,16 @@ class Balance:
     seconds: float = 0.0
 
 
+class _Memo:
+    """What a state keeps beside its fields: never compared, shown or stored."""
+
+    __slots__ = ("_draft", "_plan")
+    _draft: bool
+    _plan: tuple[Slot, ...]
+
+
 @dataclass(frozen=True, slots=True)
-class SessionState:
+class SessionState(_Memo):
     protocol: Protocol
     members: tuple[str, ...]
     presenters: tuple[str, ...]
@@ -89,7 +99,13 @@ class SessionState:
 
     @property
     def slots(self) -> tuple[Slot, ...]:
-        return plan(self.protocol, self.presenters)
+        # Worked out once per value: phase, presenter and slot are read many times in a step.
+        try:
+            return self._plan
+        except AttributeError:
+            slots = plan(self.protocol, self.presenters)
+            object.__setattr__(self, "_plan", slots)
+            return slots
 
     @property
     def slot(self) -> Slot:
@@ -139,7 +155,37 @@ class SessionState:
         return min(times) if times else None
 
     def evolve(self, **changes: Any) -> SessionState:
-        return replace(self, **changes)
+        """A new state with `changes`; this one stays as it is."""
+        return self._copy().draft(**changes).seal()
+
+    def draft(self, **changes: Any) -> SessionState:
+        """This state with `changes`, as a step's working copy.
+
+        The first call in a step copies the state the step was given, which never changes; later
+        calls change that copy in place, so a step copies the state once however many fields it
+        changes. `seal` ends the copy's working life before anyone else sees it.
+        """
+        new = self if getattr(self, "_draft", False) else self._copy()
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        if "protocol" in changes or "presenters" in changes:
+            with suppress(AttributeError):
+                object.__delattr__(new, "_plan")  # planned again when next read
+        return new
+
+    def seal(self) -> SessionState:
+        """This state, no longer anyone's working copy: `draft` copies it before changing it."""
+        object.__setattr__(self, "_draft", False)
+        return self
+
+    def _copy(self) -> SessionState:
+        """A working copy with the same plan, made from the fields in order: about twice as fast
+        as `replace`, which gathers and checks them by name."""
+        new = SessionState(*_field_values(self))
+        object.__setattr__(new, "_draft", True)
+        if hasattr(self, "_plan"):
+            object.__setattr__(new, "_plan", self._plan)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -179,3 +225,6 @@ class SessionState:
                 value = datetime.fromisoformat(value)
             values[f.name] = value
         return cls(**values)
+
+
+_field_values = attrgetter(*(f.name for f in fields(SessionState)))
