@@ -146,6 +146,8 @@ def test_a_slash_command_is_acked_over_the_socket_and_answered_at_its_response_u
             api = world.api
             opened = api.calls_to("apps.connections.open")
             assert [c.token for c in opened] == [APP_TOKEN]
+            # The client may be connected a moment before the server side has counted it.
+            await api.wait_for_async(lambda: api.socket_connections == 1, WAIT)
             assert api.socket_connections == 1 and api.open_sockets == 1
             # The client's first ping came back as a pong it recognised.
             client = world.connected.handler.client
