@@ -126,12 +126,7 @@ def test_an_effect_that_reached_the_platform_before_a_crash_is_not_sent_again(
     world = make_world(db_url)
     world.start()
 
-    class CrashAfterSending(RecordingPlatform):
-        def deliver(self, delivery):  # type: ignore[no-untyped-def]
-            super().deliver(delivery)
-            raise SystemExit("the worker died after the platform accepted the post")
-
-    platform = CrashAfterSending()
+    platform = _CrashAfterSending()
     dying = Dispatcher(world.engine, platform, world.clock)
     with pytest.raises(SystemExit):
         dying.deliver_pending()
@@ -152,12 +147,7 @@ def test_a_worker_restarted_under_its_own_name_takes_back_its_claims_at_once(
     world = make_world(db_url)
     world.start()
 
-    class CrashAfterSending(RecordingPlatform):
-        def deliver(self, delivery):  # type: ignore[no-untyped-def]
-            super().deliver(delivery)
-            raise SystemExit("the worker died after the platform accepted the post")
-
-    platform = CrashAfterSending()
+    platform = _CrashAfterSending()
     dying = Dispatcher(world.engine, platform, world.clock, worker_id="worker-a")
     with pytest.raises(SystemExit):
         dying.deliver_pending()
@@ -173,6 +163,12 @@ def test_a_worker_restarted_under_its_own_name_takes_back_its_claims_at_once(
     ids = [effect_id for effect_id, _ in platform.delivered]
     assert len(ids) == len(set(ids))
     assert restarted.pending() == 0
+
+
+class _CrashAfterSending(RecordingPlatform):
+    def deliver(self, delivery):  # type: ignore[no-untyped-def]
+        super().deliver(delivery)
+        raise SystemExit("the worker died after the platform accepted the post")
 
 
 class _Honest:
