@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,6 +25,12 @@ LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 _DATABASE_URL_EXAMPLES = (
     "sqlite:////path/to/peerset.db or postgresql+psycopg://user@host:5432/peerset"
 )
+
+
+# How far ahead a set may be told of a meeting, and how long after an action item its owner
+# is asked: the settings' defaults, the calendar and the `/peer schedule add` options keep to these.
+MAX_LEAD_HOURS = 24 * 28
+MAX_CHECK_IN_DAYS = 90
 
 
 class SettingsError(ValueError):
@@ -164,12 +170,14 @@ class Settings(BaseSettings):
     )
     rsvp_hours: int = Field(
         default=48,
-        ge=1,
+        ge=2,
+        le=MAX_LEAD_HOURS,
         description="Default for new schedules: hours before a meeting that its RSVP is posted.",
     )
     reminder_hours: int = Field(
         default=4,
         ge=1,
+        le=MAX_LEAD_HOURS - 1,
         description=(
             "Default for new schedules: hours before a meeting that those who have not answered "
             "the RSVP are reminded, once."
@@ -178,6 +186,7 @@ class Settings(BaseSettings):
     check_in_days: int = Field(
         default=7,
         ge=1,
+        le=MAX_CHECK_IN_DAYS,
         description="Default: days after an action item is recorded that its owner is asked how "
         "it is going.",
     )
@@ -203,6 +212,16 @@ class Settings(BaseSettings):
             "(before it reaches the terminal, or after but before it is marked delivered)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _reminder_after_rsvp(self) -> Settings:
+        # Otherwise every new schedule that takes the defaults would be refused.
+        if self.reminder_hours >= self.rsvp_hours:
+            raise ValueError(
+                "PEERSET_REMINDER_HOURS must be fewer than PEERSET_RSVP_HOURS (the reminder "
+                f"comes after the RSVP); got {self.reminder_hours} and {self.rsvp_hours}"
+            )
+        return self
 
     @field_validator("data_dir", mode="after")
     @classmethod

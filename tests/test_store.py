@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import load_settings
+from bot.service.calendar import Leads
 from bot.settings import Settings, SettingsError
 from bot.store import (
     ActionItem,
@@ -347,3 +348,24 @@ def test_bad_database_url_is_one_clear_line(url: str, monkeypatch: pytest.Monkey
     assert "PEERSET_DATABASE_URL" in message
     assert "\n" not in message
     assert "pw" not in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"rsvp_hours": 1000}, "PEERSET_RSVP_HOURS"),
+        ({"check_in_days": 91}, "PEERSET_CHECK_IN_DAYS"),
+        ({"rsvp_hours": 4, "reminder_hours": 4}, "PEERSET_REMINDER_HOURS"),
+    ],
+)
+def test_lead_times_no_schedule_could_take_are_refused_at_start(
+    tmp_path: Path, overrides: dict[str, int], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named) as refused:
+        load_settings(data_dir=tmp_path, **overrides)
+    assert "\n" not in str(refused.value)
+
+
+def test_the_default_lead_times_fit_what_a_schedule_takes(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, rsvp_hours=672, reminder_hours=671)
+    Leads(settings.rsvp_hours, settings.reminder_hours, settings.check_in_days)

@@ -19,6 +19,7 @@ from bot.engine.effects import CHOICE_LABELS, Choice
 from bot.engine.events import Command
 from bot.engine.session import MAX_EXTEND_MINUTES
 from bot.schedule import MAX_MINUTES, ORDINALS, WEEKDAY_NAMES, WEEKDAYS, When
+from bot.settings import MAX_CHECK_IN_DAYS, MAX_LEAD_HOURS
 
 # Item numbers are database ids: a 32-bit signed integer holds every one.
 MAX_ITEM = 2**31 - 1
@@ -161,9 +162,9 @@ _CONTROLS = (
 )
 # (request field, word in text, unit, most, help); the calendar checks how they fit together.
 _LEADS = (
-    ("rsvp_hours", "rsvp", "h", 24 * 28, "Hours before each meeting that members are asked"),
-    ("reminder_hours", "remind", "h", 24 * 28, "Hours before each meeting the silent are reminded"),
-    ("check_in_days", "checkin", "d", 90, "Days after each action item that its owner is asked"),
+    ("rsvp_hours", "rsvp", "h", MAX_LEAD_HOURS, "Hours before each meeting members are asked"),
+    ("reminder_hours", "remind", "h", MAX_LEAD_HOURS, "Hours before each meeting to remind"),
+    ("check_in_days", "checkin", "d", MAX_CHECK_IN_DAYS, "Days after an action item to ask"),
 )
 
 

@@ -21,6 +21,7 @@ from bot.engine.effects import Notice, NoticeKind
 from bot.schedule import Recurrence, next_meetings
 from bot.service.lifecycle import MeetingStatus, move_where
 from bot.service.notices import append_notice, time_token
+from bot.settings import MAX_CHECK_IN_DAYS, MAX_LEAD_HOURS
 from bot.store import ActionItem, Meeting, Schedule, session_factory
 
 
@@ -38,14 +39,17 @@ class Leads:
     check_in_days: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.reminder_hours < self.rsvp_hours <= 24 * 28:
+        if not 1 <= self.reminder_hours < self.rsvp_hours <= MAX_LEAD_HOURS:
             raise CalendarError(
-                "the reminder comes after the RSVP: give RSVP hours (at most 672) greater than "
+                f"the reminder comes after the RSVP: give RSVP hours (at most {MAX_LEAD_HOURS}) "
+                "greater than "
                 f"reminder hours (at least 1), e.g. rsvp 48h remind 4h; got rsvp "
                 f"{self.rsvp_hours}h remind {self.reminder_hours}h"
             )
-        if not 1 <= self.check_in_days <= 90:
-            raise CalendarError(f"check-in days must be 1 to 90, got {self.check_in_days}")
+        if not 1 <= self.check_in_days <= MAX_CHECK_IN_DAYS:
+            raise CalendarError(
+                f"check-in days must be 1 to {MAX_CHECK_IN_DAYS}, got {self.check_in_days}"
+            )
 
 
 def recurrence_of(schedule: Schedule) -> Recurrence:
